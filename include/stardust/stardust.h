@@ -1,0 +1,15 @@
+/* stardust: umbrella header. Include this, link with -lstardust
+ * (pkg-config --cflags --libs libstardust). See stardust(7). */
+#ifndef STARDUST_H
+#define STARDUST_H
+
+#include <stardust/export.h>
+#include <stardust/version.h>
+#include <stardust/err.h>
+#include <stardust/packet.h>
+#include <stardust/parse.h>
+#include <stardust/source.h>
+#include <stardust/pcap_writer.h>
+#include <stardust/gen.h>
+
+#endif

@@ -1,0 +1,139 @@
+/* stardust: error codes, messages and allocation wrappers. */
+#include "config.h"
+
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <stardust/err.h>
+#include "internal.h"
+
+static const struct {
+    int code;
+    const char *name;
+    const char *text;
+} err_table[] = {
+    {SD_OK, "SD_OK", "success"},
+    {SD_ERR_NOMEM, "SD_ERR_NOMEM", "out of memory"},
+    {SD_ERR_INVAL, "SD_ERR_INVAL", "invalid argument"},
+    {SD_ERR_IO, "SD_ERR_IO", "input/output error"},
+    {SD_ERR_FORMAT, "SD_ERR_FORMAT", "input is not in the expected format"},
+    {SD_ERR_STATE, "SD_ERR_STATE", "call not valid in the handle's current state"},
+    {SD_ERR_VERSION, "SD_ERR_VERSION", "unsupported format or protocol version"},
+    {SD_ERR_TRUNCATED, "SD_ERR_TRUNCATED", "input ends in the middle of a record"},
+    {SD_ERR_NOTFOUND, "SD_ERR_NOTFOUND", "no such file, interface or key"},
+    {SD_EOF, "SD_EOF", "end of input"},
+    {SD_ERR_UNSUPPORTED, "SD_ERR_UNSUPPORTED", "not supported"},
+    {SD_ERR_PERM, "SD_ERR_PERM", "permission denied"},
+    {SD_ERR_FILTER, "SD_ERR_FILTER", "filter expression does not compile"},
+};
+
+const char *sd_strerror(int err)
+{
+    for (size_t i = 0; i < sizeof err_table / sizeof err_table[0]; i++)
+        if (err_table[i].code == err)
+            return err_table[i].text;
+    return err > 0 ? "success" : "unknown error";
+}
+
+const char *sd_errname(int err)
+{
+    for (size_t i = 0; i < sizeof err_table / sizeof err_table[0]; i++)
+        if (err_table[i].code == err)
+            return err_table[i].name;
+    return "SD_ERR_UNKNOWN";
+}
+
+const char *sd_errmsg(const void *handle)
+{
+    const struct sd__handle *h = handle;
+    if (h == NULL || h->magic != SD__MAGIC)
+        return "";
+    return h->errmsg;
+}
+
+void sd__handle_init(struct sd__handle *h)
+{
+    h->magic = SD__MAGIC;
+    h->errmsg[0] = '\0';
+    h->log = NULL;
+    h->log_userdata = NULL;
+}
+
+int sd__seterr(struct sd__handle *h, int err, const char *fmt, ...)
+{
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(h->errmsg, sizeof h->errmsg, fmt, ap);
+    va_end(ap);
+    return err;
+}
+
+int sd__errbuf(char *errbuf, int err, const char *fmt, ...)
+{
+    if (errbuf != NULL) {
+        va_list ap;
+        va_start(ap, fmt);
+        vsnprintf(errbuf, SD_ERRBUF_SIZE, fmt, ap);
+        va_end(ap);
+    }
+    return err;
+}
+
+int sd__errno_to_err(int errnum)
+{
+    switch (errnum) {
+    case ENOENT:
+    case ENODEV:
+    case ENXIO:
+        return SD_ERR_NOTFOUND;
+    case EACCES:
+    case EPERM:
+        return SD_ERR_PERM;
+    case ENOMEM:
+        return SD_ERR_NOMEM;
+    case EINVAL:
+        return SD_ERR_INVAL;
+    default:
+        return SD_ERR_IO;
+    }
+}
+
+void sd__log(struct sd__handle *h, int level, const char *fmt, ...)
+{
+    if (h->log == NULL)
+        return;
+    char msg[SD__ERRMSG_SIZE];
+    va_list ap;
+    va_start(ap, fmt);
+    vsnprintf(msg, sizeof msg, fmt, ap);
+    va_end(ap);
+    h->log(h->log_userdata, level, msg);
+}
+
+long sd__alloc_fail_after = -1;
+
+static int alloc_should_fail(void)
+{
+    if (sd__alloc_fail_after < 0)
+        return 0;
+    if (sd__alloc_fail_after == 0)
+        return 1;
+    sd__alloc_fail_after--;
+    return 0;
+}
+
+void *sd__malloc(size_t n) { return alloc_should_fail() ? NULL : malloc(n); }
+void *sd__calloc(size_t n, size_t size) { return alloc_should_fail() ? NULL : calloc(n, size); }
+void *sd__realloc(void *p, size_t n) { return alloc_should_fail() ? NULL : realloc(p, n); }
+void sd__free(void *p) { free(p); }
+
+char *sd__strdup(const char *s)
+{
+    size_t n = strlen(s) + 1;
+    char *d = sd__malloc(n);
+    if (d != NULL)
+        memcpy(d, s, n);
+    return d;
+}

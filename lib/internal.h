@@ -1,0 +1,77 @@
+/* stardust: private declarations shared inside lib/. Never installed. */
+#ifndef SD_INTERNAL_H
+#define SD_INTERNAL_H
+
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <string.h>
+#include <stardust/err.h>
+
+#define SD__ERRMSG_SIZE 512
+
+/* Every handle struct starts with this, so sd_errmsg() and logging work on
+ * any handle. */
+struct sd__handle {
+    uint32_t magic;
+    char errmsg[SD__ERRMSG_SIZE];
+    sd_log_fn log;
+    void *log_userdata;
+};
+
+#define SD__MAGIC 0x53444831u /* "SDH1" */
+
+void sd__handle_init(struct sd__handle *h);
+
+/* Format the handle's error message and return err (so callers can write
+ * `return sd__seterr(&s->h, SD_ERR_FORMAT, "...", ...);`). */
+int sd__seterr(struct sd__handle *h, int err, const char *fmt, ...) SD_PRINTF(3, 4);
+
+/* The same for an errbuf of SD_ERRBUF_SIZE bytes; errbuf may be NULL. */
+int sd__errbuf(char *errbuf, int err, const char *fmt, ...) SD_PRINTF(3, 4);
+
+/* Map an errno value to an sd_err code. */
+int sd__errno_to_err(int errnum);
+
+/* Send a diagnostic to the handle's log callback, if any. */
+void sd__log(struct sd__handle *h, int level, const char *fmt, ...) SD_PRINTF(3, 4);
+
+/* Allocation goes through these so tests can fail the Nth allocation
+ * (sd__alloc_fail_after) and check every path returns SD_ERR_NOMEM cleanly. */
+void *sd__malloc(size_t n);
+void *sd__calloc(size_t n, size_t size);
+void *sd__realloc(void *p, size_t n);
+char *sd__strdup(const char *s);
+void sd__free(void *p);
+/* Test hook: the allocation after `n` more succeed fails; -1 disables. */
+extern long sd__alloc_fail_after;
+
+/* Big-endian / little-endian loads without unaligned access. */
+static inline uint16_t sd__be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
+static inline uint32_t sd__be32(const uint8_t *p)
+{
+    return ((uint32_t)p[0] << 24) | ((uint32_t)p[1] << 16) | ((uint32_t)p[2] << 8) | p[3];
+}
+static inline uint64_t sd__be64(const uint8_t *p) { return ((uint64_t)sd__be32(p) << 32) | sd__be32(p + 4); }
+static inline uint16_t sd__le16(const uint8_t *p) { return (uint16_t)(p[0] | (p[1] << 8)); }
+static inline uint32_t sd__le32(const uint8_t *p)
+{
+    return (uint32_t)p[0] | ((uint32_t)p[1] << 8) | ((uint32_t)p[2] << 16) | ((uint32_t)p[3] << 24);
+}
+static inline uint64_t sd__le64(const uint8_t *p) { return ((uint64_t)sd__le32(p + 4) << 32) | sd__le32(p); }
+static inline void sd__put_be16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)(v >> 8); p[1] = (uint8_t)v; }
+static inline void sd__put_be32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)(v >> 24); p[1] = (uint8_t)(v >> 16); p[2] = (uint8_t)(v >> 8); p[3] = (uint8_t)v;
+}
+static inline void sd__put_le16(uint8_t *p, uint16_t v) { p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); }
+static inline void sd__put_le32(uint8_t *p, uint32_t v)
+{
+    p[0] = (uint8_t)v; p[1] = (uint8_t)(v >> 8); p[2] = (uint8_t)(v >> 16); p[3] = (uint8_t)(v >> 24);
+}
+static inline void sd__put_le64(uint8_t *p, uint64_t v) { sd__put_le32(p, (uint32_t)v); sd__put_le32(p + 4, (uint32_t)(v >> 32)); }
+
+#define SD__LIKELY(x) __builtin_expect(!!(x), 1)
+#define SD__UNLIKELY(x) __builtin_expect(!!(x), 0)
+
+#endif

@@ -1,0 +1,4 @@
+/* placeholder */
+#include "config.h"
+#include "io_int.h"
+typedef int sd__io_placeholder;
