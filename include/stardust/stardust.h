@@ -10,6 +10,7 @@
 #include <stardust/parse.h>
 #include <stardust/source.h>
 #include <stardust/pcap_writer.h>
+#include <stardust/erf_writer.h>
 #include <stardust/gen.h>
 
 #endif
