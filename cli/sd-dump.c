@@ -1188,6 +1188,22 @@ static void json_packet(struct dump *d, const sd_packet *pkt, const sd_parsed *p
         sd_cli_json_arr_end(o);
     }
 
+    /* ARP (Ethernet/IPv4 only): the parser stops at the EtherType and says
+     * where the payload starts. */
+    if (!(pr->flags & (SD_P_IP4 | SD_P_IP6)) && pr->ethertype == 0x0806 && pr->l2_len > 0 &&
+        pr->l2_len + 28u <= cap) {
+        const uint8_t *a = p + pr->l2_len;
+        if (be16(a) == 1 && be16(a + 2) == 0x0800 && a[4] == 6 && a[5] == 4) {
+            sd_cli_json_obj(o, "arp");
+            sd_cli_json_u64(o, "op", be16(a + 6));
+            json_mac(o, "sha", a + 8, 6);
+            json_ip4(o, "spa", be32(a + 14));
+            json_mac(o, "tha", a + 18, 6);
+            json_ip4(o, "tpa", be32(a + 24));
+            sd_cli_json_obj_end(o);
+        }
+    }
+
     const uint8_t *l3 = p + pr->l3_off;
     if (pr->flags & SD_P_IP4) {
         sd_cli_json_obj(o, "ipv4");

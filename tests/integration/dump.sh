@@ -179,7 +179,7 @@ expect_eq "-q synscan" "$(tr -s ' ' < "$TMP/q.txt" | tr '\n' ',')" \
 # ICMP 18 + 10 behind the pseudowire, other 4 (3 IGMP, 1 EIGRP); no fragments.
 sd-dump -q -o json "$(data pcap/tcpreplay/test.pcap)" > "$TMP/q.json" || true
 expect_eq "-q tcpreplay/test.pcap" "$(cat "$TMP/q.json")" \
-    "$(cat "$GOLDEN/dump-tcpreplay-summary.json")"
+    '{"packets":179,"bytes":69000,"wire_bytes":69000,"ipv4":166,"ipv6":10,"non_ip":3,"tcp":116,"udp":28,"icmp":28,"icmpv6":0,"other":4,"fragments":0,"truncated":0,"malformed":0}'
 check "-q -o json is one JSON object" python3 -c 'import json,sys; json.load(open(sys.argv[1]))' "$TMP/q.json"
 
 # ------------------------------------------------------------ errors
