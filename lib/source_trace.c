@@ -39,6 +39,7 @@ struct trace_src {
     int drops_are_deltas;   /* int:/ring: report drops since the last query */
     int skip_outgoing;      /* loopback interface: every packet is seen twice */
     int trace_started;
+    int start_err;          /* trace_start() failed: libtrace 3 cannot retry */
     uint64_t drops;         /* accumulated drops (drops_are_deltas) */
     uint64_t skipped;
     uint8_t *arena;
@@ -355,10 +356,16 @@ static int trace_src_start(struct sd_source *src)
     struct trace_src *ts = src->impl;
     if (ts->trace_started)
         return 0;
-    char msg[SD__ERRMSG_SIZE];
-    int rc = start_trace(src, ts, msg, sizeof msg);
-    if (rc < 0)
-        return sd__seterr(&src->h, rc, "%s", msg);
+    /* After a failed trace_start() libtrace 3.0.22 has freed the format's
+     * state, and trace_config() or trace_start() on it crash: report the
+     * first failure again instead. */
+    if (ts->start_err != 0)
+        return sd__seterr(&src->h, ts->start_err, "%s", ts->errmsg);
+    int rc = start_trace(src, ts, ts->errmsg, sizeof ts->errmsg);
+    if (rc < 0) {
+        ts->start_err = rc;
+        return sd__seterr(&src->h, rc, "%s", ts->errmsg);
+    }
     if (ts->live)
         src->live = 1;
     return 0;
