@@ -124,8 +124,8 @@ const char *sd__erf_explain(const struct sd__erf_rec *r, size_t avail, char *buf
                  r->rlen);
         break;
     case SD__ERF_BAD_FRAMING:
-        snprintf(buf, len, "framing of %u bytes (type %u, %u extension headers) exceeds rlen %u",
-                 r->framing, r->type, r->n_ext, r->rlen);
+        snprintf(buf, len, "framing of %u bytes (type %u, %u extension header%s) exceeds rlen %u",
+                 r->framing, r->type, r->n_ext, r->n_ext == 1 ? "" : "s", r->rlen);
         break;
     default:
         snprintf(buf, len, "valid record");

@@ -44,6 +44,8 @@ struct pcapng_src {
     int be;                 /* byte order of the current section */
     struct pcapng_if *ifs;  /* interfaces of the current section */
     uint32_t n_ifs, cap_ifs;
+    uint32_t if_base;       /* interfaces of earlier sections: packets carry
+                               file-wide interface numbers, as in Wireshark */
     uint64_t blockno;       /* blocks consumed (the next one is blockno + 1) */
     uint64_t skipped;       /* blocks without packets other than SHB/IDB */
     uint64_t dropped;       /* drops_count of obsolete packet blocks */
@@ -103,7 +105,10 @@ static int parse_shb(struct sd_source *src, struct pcapng_src *s, const uint8_t 
     if (major != 1)
         return block_error(src, s, SD_ERR_VERSION, "pcapng version %u.%u is not supported (only 1.x)",
                            major, minor);
-    s->n_ifs = 0; /* interface ids are per section */
+    /* Interface ids restart in each section; sd_packet.iface keeps
+     * counting so interfaces of different sections stay distinct. */
+    s->if_base += s->n_ifs;
+    s->n_ifs = 0;
     return 0;
 }
 
@@ -222,7 +227,8 @@ static int parse_packet(struct sd_source *src, struct pcapng_src *s, uint32_t ty
     pkt->caplen = caplen;
     pkt->wirelen = origlen;
     pkt->linktype = ifc->linktype;
-    pkt->iface = (uint16_t)id;
+    uint32_t fid = s->if_base + id;
+    pkt->iface = fid > 0xffff ? 0xffff : (uint16_t)fid;
     pkt->lctr = 0;
     pkt->tags = NULL;
     return 1;
