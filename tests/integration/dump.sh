@@ -216,6 +216,14 @@ run_err "unknown URI scheme" 1 "nosuchscheme:" nosuchscheme:foo
 run_err "directory" 1 "$SD_DATA/pcap" "$SD_DATA/pcap"
 check "directory: one error line" one_line
 
+# The hand-made broken files of the readers' tests: exit 1, one line that
+# names the file (packets before the damage may be printed).
+for f in "$SD_SRCDIR"/tests/data/bad/*/*.erf "$SD_SRCDIR"/tests/data/bad/*/*.pcapng; do
+    [ -f "$f" ] || continue
+    run_err "broken $(basename "$f")" 1 "$f" -q "$f"
+    check "broken $(basename "$f"): one error line" one_line
+done
+
 EMPTY=$(data pcap/zeek/empty.pcap)
 set +e
 sd-dump "$EMPTY" > "$TMP/empty.out" 2> "$TMP/empty.err"
