@@ -32,6 +32,7 @@ const char *sd_cli_prog(void)
 
 /* ---------------------------------------------------------------- diagnostics */
 
+static void verror(const char *fmt, va_list ap) SD_CLI_PRINTF(1, 0);
 static void verror(const char *fmt, va_list ap)
 {
     char msg[1024];

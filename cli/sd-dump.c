@@ -50,9 +50,9 @@ struct dump {
     int64_t time_sec;     /* the second time_str shows */
     char time_str[40];
     size_t time_len;
-    const char **tcp_svc; /* service names by port, NULL if none */
-    const char **udp_svc;
-    const char *proto_name[256];
+    char **tcp_svc;       /* service names by port, NULL if none */
+    char **udp_svc;
+    char *proto_name[256];
     struct summary sum;
 };
 
@@ -126,7 +126,7 @@ static int load_names(struct dump *d)
     struct servent *se;
     while ((se = getservent()) != NULL) {
         unsigned port = ntohs((uint16_t)se->s_port);
-        const char **tab = NULL;
+        char **tab = NULL;
         if (strcmp(se->s_proto, "tcp") == 0)
             tab = d->tcp_svc;
         else if (strcmp(se->s_proto, "udp") == 0)
@@ -154,11 +154,11 @@ static int load_names(struct dump *d)
 static void free_names(struct dump *d)
 {
     for (unsigned i = 0; d->tcp_svc && i < 65536; i++)
-        free((void *)d->tcp_svc[i]);
+        free(d->tcp_svc[i]);
     for (unsigned i = 0; d->udp_svc && i < 65536; i++)
-        free((void *)d->udp_svc[i]);
+        free(d->udp_svc[i]);
     for (unsigned i = 0; i < 256; i++)
-        free((void *)d->proto_name[i]);
+        free(d->proto_name[i]);
     free(d->tcp_svc);
     free(d->udp_svc);
 }
@@ -233,7 +233,7 @@ static void trunc_paren(sd_cli_out *o)
     sd_cli_out_str(o, "(Truncated)\n");
 }
 
-static void text_port(struct dump *d, const char *label, unsigned port, const char **names)
+static void text_port(struct dump *d, const char *label, unsigned port, char *const *names)
 {
     sd_cli_out *o = &d->out;
     sd_cli_out_str(o, label);

@@ -48,6 +48,14 @@ check "100_seconds.pcap: blocks == tracepktdump over nDAG (restart)" \
 expect_eq "text output: leading and final empty line" \
     "$(head -n 1 "$TMP/100.txt")|$(tail -n 1 "$TMP/100.txt")|$(grep -c '^$' "$TMP/100.txt")" "||101"
 
+# The same bytes through standard input, a gzip stream and a libtrace-style
+# format prefix.
+P100=$(data ndag/real/input/100_packets.pcap)
+check "'-' reads standard input" sh -c 'sd-dump - < "$1" | cmp -s - "$2"' sh "$P100" "$TMP/100.txt"
+gzip -c "$P100" > "$TMP/100.pcap.gz"
+check "gzip-compressed input" sh -c 'sd-dump "$1" | cmp -s - "$2"' sh "$TMP/100.pcap.gz" "$TMP/100.txt"
+check "pcapfile: URI" sh -c 'sd-dump "pcapfile:$1" | cmp -s - "$2"' sh "$P100" "$TMP/100.txt"
+
 # TZ applies to the time line (ctime(3) is local time).
 expect_eq "TZ moves the time line" \
     "$(TZ=Pacific/Auckland sd-dump -c 1 "$(data ndag/real/input/100_packets.pcap)" | sed -n 2p)" \
