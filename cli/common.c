@@ -144,7 +144,14 @@ int sd_cli_signals_install(void)
     sa.sa_handler = on_signal;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = 0; /* no SA_RESTART: let a blocking read return */
-    if (sigaction(SIGINT, &sa, NULL) != 0 || sigaction(SIGTERM, &sa, NULL) != 0)
+    /* A shell starts background jobs with SIGINT ignored (no job control):
+     * keep it so, as the job's owner expects Ctrl-C to leave it alone. */
+    struct sigaction old;
+    if (sigaction(SIGINT, NULL, &old) != 0)
+        return -1;
+    if (old.sa_handler != SIG_IGN && sigaction(SIGINT, &sa, NULL) != 0)
+        return -1;
+    if (sigaction(SIGTERM, &sa, NULL) != 0)
         return -1;
     return 0;
 }

@@ -76,7 +76,8 @@ int sd_cli_parse_double(const char *text, const char *what, double min, double m
 extern volatile sig_atomic_t sd_cli_stop;
 
 /* Install the handlers (sigaction, without SA_RESTART so a blocking read
- * returns early). Returns 0 or -1 (errno set). */
+ * returns early). SIGINT stays ignored when it was ignored at startup (a
+ * background job of a non-interactive shell). Returns 0 or -1 (errno set). */
 int sd_cli_signals_install(void);
 
 /* ---------------------------------------------------------------- terminal */

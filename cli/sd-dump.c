@@ -1014,7 +1014,8 @@ static void text_time(struct dump *d, uint64_t ts)
         if (localtime_r(&t, &tm) != NULL)
             d->time_len = strftime(d->time_str, sizeof d->time_str, "%a %b %e %H:%M:%S %Y\n", &tm);
         if (d->time_len == 0)
-            d->time_len = (size_t)snprintf(d->time_str, sizeof d->time_str, "%lld\n", (long long)sec);
+            d->time_len =
+                (size_t)snprintf(d->time_str, sizeof d->time_str, "%lld\n", (long long)sec);
         d->time_sec = sec;
     }
     sd_cli_out_mem(&d->out, d->time_str, d->time_len);
@@ -1490,6 +1491,8 @@ int main(int argc, char **argv)
         return sd_cli_usage("too many arguments: only one input URI is read");
     const char *uri = argv[optind];
 
+    /* Before the open: opening a pipe or a live source may block. */
+    sd_cli_signals_install();
     char errbuf[SD_ERRBUF_SIZE] = "";
     sd_source *src = NULL;
     int rc = sd_source_open(&src, uri, errbuf);
@@ -1519,7 +1522,6 @@ int main(int argc, char **argv)
         free_names(&d);
         return SD_CLI_EXIT_RUNTIME;
     }
-    sd_cli_signals_install();
     sd_cli_progress progress;
     sd_cli_progress_init(&progress, progress_mode);
 

@@ -260,6 +260,46 @@ run_err "no URI" 2 "no input URI"
 run_err "two URIs" 2 "too many arguments" "$SYN" "$SYN"
 run_err "filter that does not compile" 2 "(SD_ERR_FILTER)" -f "tcp[[" "$SYN"
 
+# ------------------------------------------------------------ signals
+# sd-dump reads a FIFO that a held-open descriptor keeps from reaching EOF,
+# so it blocks in the open; wait until it has installed its SIGTERM handler
+# (SigCgt in /proc), then signal it.
+catches_term() { # PID: the SIGTERM (15) bit of SigCgt is set
+    m=$(awk '/^SigCgt:/ { print $2 }' "/proc/$1/status" 2>/dev/null) || return 1
+    [ -n "$m" ] && [ $(( 0x$m >> 14 & 1 )) -eq 1 ]
+}
+wait_catching() { # PID
+    i=0
+    while ! catches_term "$1"; do
+        i=$((i + 1))
+        [ $i -lt 600 ] || return 1
+        sleep 0.1
+    done
+}
+if [ -r /proc/self/status ]; then
+    mkfifo "$TMP/fifo1" "$TMP/fifo2"
+    exec 3<> "$TMP/fifo1"
+    sd-dump -q - < "$TMP/fifo1" > "$TMP/sig1.out" 2> "$TMP/sig1.err" 3>&- &
+    pid=$!
+    wait_catching $pid || fail "sd-dump never installed its SIGTERM handler"
+    kill -TERM $pid
+    cat "$P100" >&3
+    exec 3>&-
+    set +e; wait $pid; st=$?; set -e
+    expect_eq "first SIGTERM: stop cleanly, exit 0, summary printed" \
+        "$st|$(cat "$TMP/sig1.err")|$(grep -c '^packets' "$TMP/sig1.out")" "0||1"
+
+    exec 4<> "$TMP/fifo2"
+    sd-dump - < "$TMP/fifo2" > /dev/null 2>&1 4>&- &
+    pid=$!
+    wait_catching $pid || fail "sd-dump never installed its SIGTERM handler"
+    # The first signal only sets the stop flag; the next one exits at once.
+    while kill -TERM $pid 2>/dev/null; do sleep 0.1; done
+    set +e; wait $pid; st=$?; set -e
+    exec 4>&-
+    expect_eq "second SIGTERM: exit 1 at once" "$st" 1
+fi
+
 # ------------------------------------------------------------ help, version
 sd-dump --help > "$TMP/help.out" || true
 check "--help to stdout, exit 0" grep -q "^usage: sd-dump" "$TMP/help.out"
