@@ -63,9 +63,11 @@ int sd__io_open(struct sd__io *io, const char *path, void *wio, char *errbuf)
     if (strcmp(path, "-") != 0) {
         int fd = open(path, O_RDONLY | O_CLOEXEC);
         struct stat sb;
-        uint8_t head[8];
-        if (fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) &&
-            !looks_compressed(head, pread(fd, head, sizeof head, 0))) {
+        uint8_t head[8] = {0};
+        int plain = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+        if (plain)
+            plain = !looks_compressed(head, pread(fd, head, sizeof head, 0));
+        if (plain) {
             if (init_buffered(io, SD__IO_BUFSIZE) < 0) {
                 close(fd);
                 if (wio != NULL)
