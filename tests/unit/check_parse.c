@@ -447,6 +447,19 @@ START_TEST(mpls_ip_payloads)
     ck_assert_uint_eq(o.l4_off, 62);
     ck_assert_uint_eq(o.payload_off, 62);
     ck_assert_uint_eq(o.payload_len, 4);
+
+    /* A label count past 255 stays at 255. */
+    pb_init(&p);
+    pb_eth(&p, 0x8847);
+    for (unsigned i = 0; i < 300; i++)
+        pb_mpls(&p, i, i == 299);
+    pb_ip4(&p, 17);
+    pb_udp(&p, 1, 2);
+    pb_fix(&p);
+    ck_assert_int_eq(parse_pb(&p, SD_LINK_ETHERNET, &o), 0);
+    ck_assert_uint_eq(o.n_mpls, 255);
+    ck_assert_uint_eq(o.mpls[3] >> 12, 3);
+    ck_assert_uint_eq(o.l3_off, 14 + 1200);
 }
 END_TEST
 
@@ -867,6 +880,9 @@ START_TEST(truncation_link_headers)
         {32, SD_P_ETH | SD_P_IP4 | SD_P_UDP, 0},
     };
     sweep(&p, SD_LINK_NULL, null_rows, NROWS(null_rows));
+    static const uint8_t fam_be[4] = {0, 0, 0, 2};
+    family_frame(&p, fam_be, 0);
+    sweep(&p, SD_LINK_LOOP, null_rows, NROWS(null_rows));
 
     pb_init(&p);
     be16(pb_put(&p, 16) + 14, 0x86dd);
@@ -1241,8 +1257,13 @@ START_TEST(ipv6_extension_headers)
      * supported: malformed too. */
     be16(p.b + 18, 0);
     ck_assert_int_eq(parse_pb(&p, SD_LINK_ETHERNET, &o), SD_ERR_FORMAT);
-    /* The capture ends inside a long header: truncated. */
     pb_fix(&p);
+    /* The capture ends inside the 8 bytes every header has (here AH). */
+    ck_assert_int_eq(parse_n(&p, SD_LINK_ETHERNET, 14 + 40 + 8 + 24 + 16 + 8 + 7, p.len, &o),
+                     SD_ERR_TRUNCATED);
+    ck_assert_uint_eq(o.proto, 51);
+    ck_assert_uint_eq(o.ip_hl, 40 + 8 + 24 + 16 + 8);
+    /* The capture ends inside a long header: truncated. */
     ck_assert_int_eq(parse_n(&p, SD_LINK_ETHERNET, 14 + 40 + 8 + 20, p.len, &o),
                      SD_ERR_TRUNCATED);
     ck_assert_uint_eq(o.flags, SD_P_ETH | SD_P_IP6 | SD_P_TRUNCATED);
@@ -1574,14 +1595,24 @@ START_TEST(bulk)
     ck_assert_uint_eq(out[2].flags, SD_P_UNKNOWN_LINK);
     ck_assert_uint_eq(out[3].flags, 0xa5a5a5a5u); /* untouched beyond n */
 
-    /* A NULL entry: SD_ERR_INVAL, its result zeroed, the others parsed. */
-    const sd_packet *holes[3] = {&k[0], NULL, &k[1]};
+    /* A NULL entry, and one with NULL data but bytes claimed: SD_ERR_INVAL,
+     * their results zeroed, the others parsed. */
+    sd_packet nodata = k[0];
+    nodata.data = NULL;
+    const sd_packet *holes[4] = {&k[0], NULL, &k[1], &nodata};
     memset(out, 0xa5, sizeof out);
-    ck_assert_int_eq(sd_parse_bulk(holes, out, 3), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_parse_bulk(holes, out, 4), SD_ERR_INVAL);
     ck_assert_uint_eq(out[0].flags, SD_P_ETH | SD_P_IP4 | SD_P_TCP);
     ck_assert_uint_eq(out[1].flags, 0);
     ck_assert_uint_eq(out[1].sport, 0);
     ck_assert_uint_eq(out[2].flags, SD_P_IP6 | SD_P_UDP);
+    ck_assert_uint_eq(out[3].flags, 0);
+    ck_assert_uint_eq(out[3].reserved[0], 0);
+    /* NULL data with caplen 0 is an empty capture, not an error. */
+    nodata.caplen = 0;
+    nodata.wirelen = 0;
+    ck_assert_int_eq(sd_parse_bulk(holes + 3, out, 1), 1);
+    ck_assert_uint_eq(out[0].flags, SD_P_TRUNCATED);
 
     ck_assert_int_eq(sd_parse_bulk(NULL, NULL, 0), 0);
     ck_assert_int_eq(sd_parse_bulk(NULL, out, 1), SD_ERR_INVAL);
