@@ -982,7 +982,7 @@ static uint16_t table_port(const struct sd_gen *g, uint64_t r)
 
 static void init_source(struct sd_gen *g, struct gen_src *s, int kind, struct rng *r)
 {
-    uint64_t x = rng_next(r), y = rng_next(r), z = rng_next(r);
+    uint64_t x = rng_next(r), y = rng_next(r), z = rng_next(r), w = rng_next(r), v = rng_next(r);
     uint8_t hops = (uint8_t)(5 + below((uint32_t)x, 20)); /* 5..24 hops away */
     uint32_t pick = below((uint32_t)(x >> 32), 100);
     uint8_t init_ttl = 64;
@@ -990,7 +990,7 @@ static void init_source(struct sd_gen *g, struct gen_src *s, int kind, struct rn
     s->ipid = (uint16_t)(y >> 32);
     s->icmp_id = (uint16_t)(y >> 48);
     s->icmp_seq = (uint16_t)below((uint32_t)z, 2000);
-    s->dport = table_port(g, z >> 16);
+    s->dport = table_port(g, w);
     s->sport = (uint16_t)(32768 + below((uint32_t)(z >> 32), 28232)); /* 32768..60999 */
     s->profile = 0;
     s->fixed_sport = 0;
@@ -1007,7 +1007,7 @@ static void init_source(struct sd_gen *g, struct gen_src *s, int kind, struct rn
         } else {
             s->profile = PROF_NMAP;
             /* nmap picks a random TTL of 37..59 for raw probes */
-            init_ttl = (uint8_t)(37 + below((uint32_t)(y >> 40), 23) + hops);
+            init_ttl = (uint8_t)(37 + below((uint32_t)v, 23) + hops);
             s->sport = (uint16_t)(1024 + below((uint32_t)(z >> 32), 64512));
         }
         break;
@@ -1048,7 +1048,7 @@ static void init_source(struct sd_gen *g, struct gen_src *s, int kind, struct rn
     s->ttl = (uint8_t)(init_ttl > hops ? init_ttl - hops : 1);
     /* Odd TTLs: about 1% of sources arrive with TTL 1 or even 0
      * (misconfigured stacks, traceroute-like tools). */
-    uint32_t odd = below((uint32_t)(z >> 48) << 16, 1000);
+    uint32_t odd = below((uint32_t)(v >> 32), 1000);
     if (odd < 7)
         s->ttl = 1;
     else if (odd < 10)
@@ -1491,7 +1491,7 @@ static uint32_t build_spoofed(struct sd_gen *g, struct rng *r, uint8_t *p)
     uint16_t id = (uint16_t)(r3 >> 32);
     if (below((uint32_t)r2, 4) < 3)
         return tcp_packet(g, p, &g->t[T_SPOOF_SYN], src, dst, ttl, id, sport, table_port(g, r4),
-                          (uint32_t)r3, 0, wins[(r2 >> 29) & 7u]);
+                          (uint32_t)r3, 0, wins[r3 >> 61]);
     return udp_packet(g, p, &g->udp_t[0], src, dst, ttl, id, sport, r4);
 }
 
@@ -1955,7 +1955,7 @@ static int setup_population(struct sd_gen *g, struct rng *r)
         s->hlim = (uint8_t)((s->profile == V6_LINUX ? 64 : 255) - hops);
         s->clock = (uint32_t)z;
         s->sport = (uint16_t)(32768 + below((uint32_t)(z >> 32), 28232));
-        s->dport = table_port(g, y >> 7);
+        s->dport = table_port(g, rng_next(r));
         s->icmp_id = (uint16_t)(x >> 48);
         s->icmp_seq = (uint16_t)(z >> 20);
     }
