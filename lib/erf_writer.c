@@ -1,4 +1,260 @@
-/* placeholder */
+/* stardust: ERF file writer. Records are encoded into one large buffer that
+ * is written (or deflated) when full, so a batch costs no syscall per
+ * packet. */
 #include "config.h"
-#include "internal.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <zlib.h>
+
 #include <stardust/erf_writer.h>
+#include "erf_int.h"
+#include "internal.h"
+
+#define WRITER_BUFSIZE (1u << 20)
+
+struct sd_erf_writer {
+    struct sd__handle h; /* must be first: sd_errmsg() */
+    int fd;
+    int is_stdout;
+    int failed;          /* sticky SD_ERR_IO after a write error */
+    unsigned flags;
+    char *path;          /* final name */
+    char *tmp;           /* temporary name; NULL for stdout */
+    uint8_t *buf;
+    size_t len;
+    int z_ready;
+    z_stream z;
+    uint8_t *zout;
+};
+
+static int write_all(int fd, const uint8_t *p, size_t n)
+{
+    while (n > 0) {
+        ssize_t w = write(fd, p, n);
+        if (w < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += w;
+        n -= (size_t)w;
+    }
+    return 0;
+}
+
+static int io_fail(sd_erf_writer *w, const char *what)
+{
+    int e = errno;
+    w->failed = SD_ERR_IO;
+    return sd__seterr(&w->h, SD_ERR_IO, "%s: %s: %s", w->path, what, strerror(e));
+}
+
+/* Deflate everything pending in z with the given flush mode. */
+static int deflate_out(sd_erf_writer *w, int mode)
+{
+    for (;;) {
+        w->z.next_out = w->zout;
+        w->z.avail_out = WRITER_BUFSIZE;
+        int zr = deflate(&w->z, mode);
+        if (zr == Z_STREAM_ERROR) {
+            w->failed = SD_ERR_IO;
+            return sd__seterr(&w->h, SD_ERR_IO, "%s: gzip compression failed", w->path);
+        }
+        size_t out = WRITER_BUFSIZE - w->z.avail_out;
+        if (out > 0 && write_all(w->fd, w->zout, out) < 0)
+            return io_fail(w, "write failed");
+        if (mode == Z_FINISH ? zr == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0))
+            return 0;
+    }
+}
+
+static int flush_buf(sd_erf_writer *w)
+{
+    if (w->len == 0)
+        return 0;
+    int rc;
+    if (w->z_ready) {
+        w->z.next_in = w->buf;
+        w->z.avail_in = (uInt)w->len;
+        rc = deflate_out(w, Z_NO_FLUSH);
+    } else {
+        rc = write_all(w->fd, w->buf, w->len) < 0 ? io_fail(w, "write failed") : 0;
+    }
+    w->len = 0;
+    return rc;
+}
+
+/* Create PATH.tmp-XXXXXX exclusively, with the mode a plain creat() would
+ * give (0666 less the umask), which mkstemp() does not. */
+static int open_tmp(sd_erf_writer *w, char *errbuf)
+{
+    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
+    size_t plen = strlen(w->path);
+    w->tmp = sd__malloc(plen + sizeof ".tmp-XXXXXX");
+    if (w->tmp == NULL)
+        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", w->path);
+    struct timespec ts;
+    clock_gettime(CLOCK_REALTIME, &ts);
+    uint64_t seed = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
+                    (uint64_t)(uintptr_t)w;
+    for (int attempt = 0; attempt < 100; attempt++) {
+        memcpy(w->tmp, w->path, plen);
+        memcpy(w->tmp + plen, ".tmp-", 5);
+        uint64_t x = seed + (uint64_t)attempt * 0x9E3779B97F4A7C15u;
+        for (int i = 0; i < 6; i++) {
+            x ^= x >> 29;
+            x *= 0xBF58476D1CE4E5B9u;
+            w->tmp[plen + 5 + i] = alnum[(x >> 32) % (sizeof alnum - 1)];
+        }
+        w->tmp[plen + 11] = '\0';
+        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
+        if (w->fd >= 0)
+            return 0;
+        if (errno != EEXIST)
+            break;
+    }
+    int e = errno;
+    int rc = sd__errno_to_err(e);
+    if (rc == SD_ERR_INVAL || rc == SD_ERR_NOMEM)
+        rc = SD_ERR_IO;
+    return sd__errbuf(errbuf, rc, "%s: cannot create %s: %s", w->path, w->tmp, strerror(e));
+}
+
+static void free_writer(sd_erf_writer *w)
+{
+    if (w->z_ready)
+        deflateEnd(&w->z);
+    w->h.magic = 0;
+    sd__free(w->zout);
+    sd__free(w->buf);
+    sd__free(w->tmp);
+    sd__free(w->path);
+    sd__free(w);
+}
+
+/* Close the descriptor and remove the temporary file. */
+static void abandon(sd_erf_writer *w)
+{
+    if (!w->is_stdout && w->fd >= 0) {
+        close(w->fd);
+        w->fd = -1;
+    }
+    if (w->tmp != NULL && w->fd < 0)
+        unlink(w->tmp);
+}
+
+int sd_erf_writer_open(sd_erf_writer **wp, const char *path, unsigned flags, char *errbuf)
+{
+    if (wp == NULL)
+        return sd__errbuf(errbuf, SD_ERR_INVAL, "sd_erf_writer_open: wp is NULL");
+    *wp = NULL;
+    if (path == NULL || path[0] == '\0')
+        return sd__errbuf(errbuf, SD_ERR_INVAL, "sd_erf_writer_open: empty path");
+    if (flags & ~SD_ERF_GZIP)
+        return sd__errbuf(errbuf, SD_ERR_INVAL, "%s: unknown flags 0x%x", path, flags & ~SD_ERF_GZIP);
+    sd_erf_writer *w = sd__calloc(1, sizeof *w);
+    if (w == NULL)
+        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
+    sd__handle_init(&w->h);
+    w->fd = -1;
+    w->flags = flags;
+    int rc = SD_ERR_NOMEM;
+    w->path = sd__strdup(path);
+    w->buf = sd__malloc(WRITER_BUFSIZE);
+    if (w->path == NULL || w->buf == NULL)
+        goto nomem;
+    if (flags & SD_ERF_GZIP) {
+        w->zout = sd__malloc(WRITER_BUFSIZE);
+        if (w->zout == NULL)
+            goto nomem;
+        /* windowBits 15 + 16: a gzip wrapper rather than zlib's. */
+        if (deflateInit2(&w->z, Z_DEFAULT_COMPRESSION, Z_DEFLATED, 15 + 16, 8, Z_DEFAULT_STRATEGY) != Z_OK)
+            goto nomem;
+        w->z_ready = 1;
+    }
+    if (strcmp(path, "-") == 0) {
+        w->is_stdout = 1;
+        w->fd = STDOUT_FILENO;
+    } else {
+        rc = open_tmp(w, errbuf);
+        if (rc < 0) {
+            free_writer(w);
+            return rc;
+        }
+    }
+    *wp = w;
+    return 0;
+nomem:
+    free_writer(w);
+    return sd__errbuf(errbuf, rc, "%s: out of memory", path);
+}
+
+int sd_erf_writer_write(sd_erf_writer *w, const sd_packet *const *pkts, size_t n)
+{
+    if (w == NULL || (pkts == NULL && n > 0))
+        return SD_ERR_INVAL;
+    if (w->failed)
+        return w->failed;
+    if (n > 0x7fffffff)
+        n = 0x7fffffff;
+    for (size_t i = 0; i < n; i++) {
+        const sd_packet *p = pkts[i];
+        int rlen = sd__erf_encode(w->buf + w->len, WRITER_BUFSIZE - w->len, p, 0);
+        if (SD__UNLIKELY(rlen <= 0)) {
+            if (rlen < 0)
+                return sd__seterr(&w->h, SD_ERR_UNSUPPORTED,
+                                  "%s: packet %zu of the batch has link type %u, which ERF cannot carry "
+                                  "(only Ethernet, raw IP, IPv4, IPv6)",
+                                  w->path, i, p->linktype);
+            int rc = flush_buf(w);
+            if (rc < 0)
+                return rc;
+            rlen = sd__erf_encode(w->buf, WRITER_BUFSIZE, p, 0);
+        }
+        w->len += (size_t)rlen;
+    }
+    return (int)n;
+}
+
+int sd_erf_writer_close(sd_erf_writer *w, char *errbuf)
+{
+    if (w == NULL)
+        return 0;
+    int rc = w->failed;
+    if (rc == 0)
+        rc = flush_buf(w);
+    if (rc == 0 && w->z_ready) {
+        w->z.next_in = NULL;
+        w->z.avail_in = 0;
+        rc = deflate_out(w, Z_FINISH);
+    }
+    if (!w->is_stdout) {
+        if (close(w->fd) != 0 && rc == 0)
+            rc = io_fail(w, "close failed");
+        w->fd = -1;
+        if (rc == 0 && rename(w->tmp, w->path) != 0)
+            rc = io_fail(w, "cannot rename the temporary file");
+        if (rc < 0)
+            unlink(w->tmp);
+    }
+    if (rc < 0)
+        sd__errbuf(errbuf, rc, "%s", w->h.errmsg);
+    free_writer(w);
+    return rc;
+}
+
+void sd_erf_writer_discard(sd_erf_writer *w)
+{
+    if (w == NULL)
+        return;
+    abandon(w);
+    free_writer(w);
+}
