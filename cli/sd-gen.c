@@ -5,12 +5,14 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -404,7 +406,26 @@ int main(int argc, char **argv)
         format = ends_with(base, ".erf") ? FMT_ERF : FMT_PCAP;
     if (nsec && format != FMT_PCAP)
         die_usage("--nsec applies to pcap output only (ERF timestamps are always finer)");
-    if (strcmp(output, "-") == 0 && isatty(STDOUT_FILENO) && !force)
+    /* The writers write a temporary file and rename it over the output:
+     * right for files, wrong for devices and FIFOs (-o /dev/null would
+     * replace /dev/null). Those are opened and written in place, as
+     * standard output. */
+    const char *target = output;
+    struct stat sb;
+    if (strcmp(output, "-") != 0 && stat(output, &sb) == 0 && !S_ISREG(sb.st_mode)) {
+        if (S_ISDIR(sb.st_mode)) {
+            fprintf(stderr, "%s: %s: is a directory\n", PROG, output);
+            return EXIT_RUNTIME;
+        }
+        int fd = open(output, O_WRONLY | O_NOCTTY);
+        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
+            fprintf(stderr, "%s: %s: %s\n", PROG, output, strerror(errno));
+            return EXIT_RUNTIME;
+        }
+        close(fd);
+        target = "-";
+    }
+    if (strcmp(target, "-") == 0 && isatty(STDOUT_FILENO) && !force)
         die_usage("refusing to write binary data to a terminal (use -o FILE, a pipe, or --force)");
 
     char errbuf[SD_ERRBUF_SIZE];
@@ -419,9 +440,9 @@ int main(int argc, char **argv)
 
     struct out o = {format, NULL, NULL};
     if (format == FMT_ERF)
-        rc = sd_erf_writer_open(&o.erf, output, gzip ? SD_ERF_GZIP : 0, errbuf);
+        rc = sd_erf_writer_open(&o.erf, target, gzip ? SD_ERF_GZIP : 0, errbuf);
     else
-        rc = sd_pcap_writer_open(&o.pcap, output, cfg.linktype, 0,
+        rc = sd_pcap_writer_open(&o.pcap, target, cfg.linktype, 0,
                                  (nsec ? SD_PCAP_NSEC : 0) | (gzip ? SD_PCAP_GZIP : 0), errbuf);
     if (rc < 0) {
         fprintf(stderr, "%s: %s\n", PROG, errbuf);

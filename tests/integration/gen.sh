@@ -44,6 +44,15 @@ sd-gen -n 1000 -o "$TMP/p1000.pcap"
 head -c "$(wc -c < "$TMP/p1000.pcap")" "$TMP/a.pcap" > "$TMP/a-head.pcap"
 check "-n 1000 is the start of -n 1000000" cmp -s "$TMP/p1000.pcap" "$TMP/a-head.pcap"
 
+# A FIFO (or a device such as /dev/null) is written in place, never
+# replaced by a renamed temporary file.
+mkfifo "$TMP/fifo"
+cat "$TMP/fifo" > "$TMP/from-fifo.pcap" &
+check "-o FIFO" sd-gen -n 1000 -o "$TMP/fifo"
+wait
+check "the FIFO is still a FIFO" test -p "$TMP/fifo"
+check "the FIFO carried the same bytes as a file" cmp -s "$TMP/p1000.pcap" "$TMP/from-fifo.pcap"
+
 # --- ERF, gzip, raw, nsec
 check "sd-gen -o a.erf" sd-gen -n 100000 -o "$TMP/a.erf"
 expect_eq "ERF: capinfos counts 100000 packets" "$(packets "$TMP/a.erf")" 100000
