@@ -132,6 +132,11 @@ usage "bad mix" --mix tcp=1
 usage "count and duration" -n 5 -d 1
 usage "stray argument" out.pcap
 usage "--nsec with ERF" --nsec -o "$TMP/x.erf"
+if command -v script >/dev/null 2>&1; then
+    script -qec "sd-gen -n 1; echo status=\$?" "$TMP/typescript" > "$TMP/tty.out" 2>&1 || true
+    check "binary to a terminal: refused" grep -q '^sd-gen: refusing to write binary data to a terminal' "$TMP/tty.out"
+    check "binary to a terminal: exit 2" grep -q 'status=2' "$TMP/tty.out"
+fi
 st=0
 sd-gen -n 10 -o "$TMP/no/such/dir/x.pcap" 2> "$TMP/err" || st=$?
 expect_eq "unwritable output: exit 1" "$st" 1
