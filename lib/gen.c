@@ -7,9 +7,12 @@
  *   output is the same byte for byte on every platform. Floating point is
  *   used only at create time, on single IEEE operations (+ - * /), which are
  *   exactly rounded everywhere.
- * - Three streams: "setup" builds the sources, victims and payload pattern;
- *   "packet" drives the contents; "time" drives the timestamps, so changing
- *   pps moves the timestamps and leaves every packet byte unchanged.
+ * - Separate streams: "setup" builds the sources, victims and payloads;
+ *   "kind" draws the kind of each packet; "time" the timestamps (so pps
+ *   moves the timestamps and nothing else, bar the clocks some stacks put
+ *   in packets); and each kind has its own content stream, so sd_gen_next()
+ *   can make a batch kind by kind and still give the same packets whatever
+ *   the batch sizes.
  * - Packets are made from templates built at create time (Ethernet/IP/L4
  *   headers and payloads with the variable fields zeroed, and the one's
  *   complement sums of their constant parts). Per packet we copy the
@@ -21,6 +24,7 @@
 #include "config.h"
 
 #include <arpa/inet.h>
+#include <assert.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -1119,6 +1123,7 @@ static void tmpl_tcp(struct sd_gen *g, struct tmpl *t, int v6, uint8_t flags, in
 static void tmpl_udp(struct sd_gen *g, struct tmpl *t, const struct udp_service *svc)
 {
     uint16_t l4len = (uint16_t)(8 + svc->len);
+    assert(g->l2 + 20u + l4len <= TMPL_MAX); /* udp_services[] payloads are small */
     tmpl_ip4(g, t, 17, l4len, 0);
     uint8_t *udp = t->b + g->l2 + 20;
     sd__put_be16(udp + 4, l4len);
