@@ -109,7 +109,7 @@ static int open_tmp(sd_erf_writer *w, char *errbuf)
         memcpy(w->tmp, w->path, plen);
         memcpy(w->tmp + plen, ".tmp-", 5);
         uint64_t x = seed + (uint64_t)attempt * 0x9E3779B97F4A7C15u;
-        for (int i = 0; i < 6; i++) {
+        for (size_t i = 0; i < 6; i++) {
             x ^= x >> 29;
             x *= 0xBF58476D1CE4E5B9u;
             w->tmp[plen + 5 + i] = alnum[(x >> 32) % (sizeof alnum - 1)];
