@@ -406,25 +406,9 @@ int main(int argc, char **argv)
         format = ends_with(base, ".erf") ? FMT_ERF : FMT_PCAP;
     if (nsec && format != FMT_PCAP)
         die_usage("--nsec applies to pcap output only (ERF timestamps are always finer)");
-    /* The writers write a temporary file and rename it over the output:
-     * right for files, wrong for devices and FIFOs (-o /dev/null would
-     * replace /dev/null). Those are opened and written in place, as
-     * standard output. */
+    /* The writers rename a temporary file into place for regular files and
+     * write devices and FIFOs (/dev/null) in place. */
     const char *target = output;
-    struct stat sb;
-    if (strcmp(output, "-") != 0 && stat(output, &sb) == 0 && !S_ISREG(sb.st_mode)) {
-        if (S_ISDIR(sb.st_mode)) {
-            fprintf(stderr, "%s: %s: is a directory\n", PROG, output);
-            return EXIT_RUNTIME;
-        }
-        int fd = open(output, O_WRONLY | O_NOCTTY);
-        if (fd < 0 || dup2(fd, STDOUT_FILENO) < 0) {
-            fprintf(stderr, "%s: %s: %s\n", PROG, output, strerror(errno));
-            return EXIT_RUNTIME;
-        }
-        close(fd);
-        target = "-";
-    }
     if (strcmp(target, "-") == 0 && isatty(STDOUT_FILENO) && !force)
         die_usage("refusing to write binary data to a terminal (use -o FILE, a pipe, or --force)");
 
