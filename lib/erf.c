@@ -28,7 +28,7 @@ static uint16_t linktype_of(unsigned type)
 int sd__erf_decode(const uint8_t *rec, size_t avail, sd_packet *out, struct sd__erf_rec *rec_out,
                    unsigned opts)
 {
-    struct sd__erf_rec tmp;
+    struct sd__erf_rec tmp = {0};
     struct sd__erf_rec *r = rec_out != NULL ? rec_out : &tmp;
     memset(r, 0, sizeof *r);
     if (SD__UNLIKELY(avail < SD__ERF_HDR_LEN)) {

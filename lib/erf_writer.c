@@ -22,12 +22,10 @@
 
 struct sd_erf_writer {
     struct sd__handle h; /* must be first: sd_errmsg() */
-    int fd;
-    int is_stdout;
+    struct sd__output out;
     int failed;          /* sticky SD_ERR_IO after a write error */
     unsigned flags;
     char *path;          /* final name */
-    char *tmp;           /* temporary name; NULL for stdout */
     uint8_t *buf;
     size_t len;
     int z_ready;
@@ -69,7 +67,7 @@ static int deflate_out(sd_erf_writer *w, int mode)
             return sd__seterr(&w->h, SD_ERR_IO, "%s: gzip compression failed", w->path);
         }
         size_t out = WRITER_BUFSIZE - w->z.avail_out;
-        if (out > 0 && write_all(w->fd, w->zout, out) < 0)
+        if (out > 0 && write_all(w->out.fd, w->zout, out) < 0)
             return io_fail(w, "write failed");
         if (mode == Z_FINISH ? zr == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0))
             return 0;
@@ -86,69 +84,22 @@ static int flush_buf(sd_erf_writer *w)
         w->z.avail_in = (uInt)w->len;
         rc = deflate_out(w, Z_NO_FLUSH);
     } else {
-        rc = write_all(w->fd, w->buf, w->len) < 0 ? io_fail(w, "write failed") : 0;
+        rc = write_all(w->out.fd, w->buf, w->len) < 0 ? io_fail(w, "write failed") : 0;
     }
     w->len = 0;
     return rc;
 }
 
-/* Create PATH.tmp-XXXXXX exclusively, with the mode a plain creat() would
- * give (0666 less the umask), which mkstemp() does not. */
-static int open_tmp(sd_erf_writer *w, char *errbuf)
-{
-    static const char alnum[] = "abcdefghijklmnopqrstuvwxyzABCDEFGHIJKLMNOPQRSTUVWXYZ0123456789";
-    size_t plen = strlen(w->path);
-    w->tmp = sd__malloc(plen + sizeof ".tmp-XXXXXX");
-    if (w->tmp == NULL)
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", w->path);
-    struct timespec ts;
-    clock_gettime(CLOCK_REALTIME, &ts);
-    uint64_t seed = ((uint64_t)getpid() << 32) ^ (uint64_t)ts.tv_nsec ^ ((uint64_t)ts.tv_sec << 20) ^
-                    (uint64_t)(uintptr_t)w;
-    for (int attempt = 0; attempt < 100; attempt++) {
-        memcpy(w->tmp, w->path, plen);
-        memcpy(w->tmp + plen, ".tmp-", 5);
-        uint64_t x = seed + (uint64_t)attempt * 0x9E3779B97F4A7C15u;
-        for (int i = 0; i < 6; i++) {
-            x ^= x >> 29;
-            x *= 0xBF58476D1CE4E5B9u;
-            w->tmp[plen + 5 + i] = alnum[(x >> 32) % (sizeof alnum - 1)];
-        }
-        w->tmp[plen + 11] = '\0';
-        w->fd = open(w->tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (w->fd >= 0)
-            return 0;
-        if (errno != EEXIST)
-            break;
-    }
-    int e = errno;
-    int rc = sd__errno_to_err(e);
-    if (rc == SD_ERR_INVAL || rc == SD_ERR_NOMEM)
-        rc = SD_ERR_IO;
-    return sd__errbuf(errbuf, rc, "%s: cannot create %s: %s", w->path, w->tmp, strerror(e));
-}
-
 static void free_writer(sd_erf_writer *w)
 {
+    sd__output_abort(&w->out);
     if (w->z_ready)
         deflateEnd(&w->z);
     w->h.magic = 0;
     sd__free(w->zout);
     sd__free(w->buf);
-    sd__free(w->tmp);
     sd__free(w->path);
     sd__free(w);
-}
-
-/* Close the descriptor and remove the temporary file. */
-static void abandon(sd_erf_writer *w)
-{
-    if (!w->is_stdout && w->fd >= 0) {
-        close(w->fd);
-        w->fd = -1;
-    }
-    if (w->tmp != NULL && w->fd < 0)
-        unlink(w->tmp);
 }
 
 int sd_erf_writer_open(sd_erf_writer **wp, const char *path, unsigned flags, char *errbuf)
@@ -164,7 +115,7 @@ int sd_erf_writer_open(sd_erf_writer **wp, const char *path, unsigned flags, cha
     if (w == NULL)
         return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
     sd__handle_init(&w->h);
-    w->fd = -1;
+    w->out.fd = -1;
     w->flags = flags;
     int rc = SD_ERR_NOMEM;
     w->path = sd__strdup(path);
@@ -180,15 +131,10 @@ int sd_erf_writer_open(sd_erf_writer **wp, const char *path, unsigned flags, cha
             goto nomem;
         w->z_ready = 1;
     }
-    if (strcmp(path, "-") == 0) {
-        w->is_stdout = 1;
-        w->fd = STDOUT_FILENO;
-    } else {
-        rc = open_tmp(w, errbuf);
-        if (rc < 0) {
-            free_writer(w);
-            return rc;
-        }
+    rc = sd__output_open(&w->out, w->path, errbuf);
+    if (rc < 0) {
+        free_writer(w);
+        return rc;
     }
     *wp = w;
     return 0;
@@ -236,15 +182,8 @@ int sd_erf_writer_close(sd_erf_writer *w, char *errbuf)
         w->z.avail_in = 0;
         rc = deflate_out(w, Z_FINISH);
     }
-    if (!w->is_stdout) {
-        if (close(w->fd) != 0 && rc == 0)
-            rc = io_fail(w, "close failed");
-        w->fd = -1;
-        if (rc == 0 && rename(w->tmp, w->path) != 0)
-            rc = io_fail(w, "cannot rename the temporary file");
-        if (rc < 0)
-            unlink(w->tmp);
-    }
+    if (rc == 0)
+        rc = sd__output_commit(&w->out, w->h.errmsg, sizeof w->h.errmsg);
     if (rc < 0)
         sd__errbuf(errbuf, rc, "%s", w->h.errmsg);
     free_writer(w);
@@ -255,6 +194,5 @@ void sd_erf_writer_discard(sd_erf_writer *w)
 {
     if (w == NULL)
         return;
-    abandon(w);
     free_writer(w);
 }

@@ -46,6 +46,22 @@ void sd__free(void *p);
 /* Test hook: the allocation after `n` more succeed fails; -1 disables. */
 extern long sd__alloc_fail_after;
 
+/* An output file written under PATH.tmp-XXXXXX and renamed to PATH when
+ * complete (lib/output.c). "-" is standard output; existing devices and
+ * FIFOs are written in place. `path` is borrowed from the caller. */
+struct sd__output {
+    int fd;
+    int to_stdout;
+    const char *path;
+    char *tmp; /* NULL when writing in place */
+};
+int sd__output_open(struct sd__output *o, const char *path, char *errbuf);
+/* Close and rename into place; on failure the temporary file is removed and
+ * msg says why. Returns 0 or a negative sd_err. */
+int sd__output_commit(struct sd__output *o, char *msg, size_t msgsize);
+/* Close and remove the temporary file (if any). Safe to call twice. */
+void sd__output_abort(struct sd__output *o);
+
 /* Big-endian / little-endian loads without unaligned access. */
 static inline uint16_t sd__be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint32_t sd__be32(const uint8_t *p)

@@ -2,7 +2,10 @@
 #include "config.h"
 
 #include <errno.h>
+#include <fcntl.h>
 #include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <wandio.h>
 
@@ -10,25 +13,90 @@
 #include "io_int.h"
 #include "source_int.h"
 
-int sd__io_init_wandio(struct sd__io *io, void *wio, size_t bufsize)
+static int init_buffered(struct sd__io *io, size_t bufsize)
 {
     memset(io, 0, sizeof *io);
+    io->fd = -1;
     if (bufsize < 4096)
         bufsize = 4096;
     io->mem = sd__malloc(bufsize);
-    if (io->mem == NULL) {
+    if (io->mem == NULL)
+        return SD_ERR_NOMEM;
+    io->data = io->mem;
+    io->cap = bufsize;
+    return 0;
+}
+
+int sd__io_init_wandio(struct sd__io *io, void *wio, size_t bufsize)
+{
+    if (init_buffered(io, bufsize) < 0) {
         wandio_destroy(wio);
         return SD_ERR_NOMEM;
     }
     io->wio = wio;
-    io->data = io->mem;
-    io->cap = bufsize;
+    return 0;
+}
+
+/* Magic numbers of the compressors libwandio (or a later one) reads. */
+static int looks_compressed(const uint8_t *b, ssize_t n)
+{
+    static const struct {
+        uint8_t len;
+        uint8_t magic[6];
+    } magics[] = {
+        {2, {0x1f, 0x8b}},                         /* gzip */
+        {3, {'B', 'Z', 'h'}},                      /* bzip2 */
+        {6, {0xfd, '7', 'z', 'X', 'Z', 0x00}},     /* xz */
+        {4, {0x89, 'L', 'Z', 'O'}},                /* lzop */
+        {4, {0x04, 0x22, 0x4d, 0x18}},             /* lz4 */
+        {4, {0x28, 0xb5, 0x2f, 0xfd}},             /* zstd */
+    };
+    for (size_t i = 0; i < sizeof magics / sizeof magics[0]; i++)
+        if (n >= magics[i].len && memcmp(b, magics[i].magic, magics[i].len) == 0)
+            return 1;
+    return 0;
+}
+
+int sd__io_open(struct sd__io *io, const char *path, void *wio, char *errbuf)
+{
+    int rc;
+    if (strcmp(path, "-") != 0) {
+        int fd = open(path, O_RDONLY | O_CLOEXEC);
+        struct stat sb;
+        uint8_t head[8] = {0};
+        int plain = fd >= 0 && fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode);
+        if (plain)
+            plain = !looks_compressed(head, pread(fd, head, sizeof head, 0));
+        if (plain) {
+            if (init_buffered(io, SD__IO_BUFSIZE) < 0) {
+                close(fd);
+                if (wio != NULL)
+                    wandio_destroy(wio);
+                return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
+            }
+            (void)posix_fadvise(fd, 0, 0, POSIX_FADV_SEQUENTIAL);
+            io->fd = fd;
+            if (wio != NULL)
+                wandio_destroy(wio);
+            return 0;
+        }
+        if (fd >= 0)
+            close(fd);
+    }
+    if (wio == NULL) {
+        wio = sd__wandio_open(path, errbuf, &rc);
+        if (wio == NULL)
+            return rc;
+    }
+    if (sd__io_init_wandio(io, wio, SD__IO_BUFSIZE) < 0)
+        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
     return 0;
 }
 
 void sd__io_init_buffer(struct sd__io *io, const uint8_t *data, size_t len)
 {
     memset(io, 0, sizeof *io);
+    io->fd = -1;
     io->data = data;
     io->end = data != NULL ? len : 0;
     io->eof = 1;
@@ -38,15 +106,18 @@ void sd__io_close(struct sd__io *io)
 {
     if (io->wio != NULL)
         wandio_destroy(io->wio);
+    if (io->fd >= 0)
+        close(io->fd);
     sd__free(io->mem);
     memset(io, 0, sizeof *io);
+    io->fd = -1;
 }
 
 int sd__io_fill(struct sd__io *io, size_t need)
 {
     if (io->end - io->pos >= need)
         return 0;
-    if (io->eof || io->wio == NULL)
+    if (io->eof || (io->wio == NULL && io->fd < 0))
         return SD_EOF;
     /* Compact: the unread tail moves to the front. This is the only place
      * that invalidates pointers handed out earlier. */
@@ -71,8 +142,14 @@ int sd__io_fill(struct sd__io *io, size_t need)
     /* Read as much as fits, so one refill serves many records. */
     while (io->end < need) {
         errno = 0;
-        off_t got = wandio_read(io->wio, io->mem + io->end, (off_t)(io->cap - io->end));
+        off_t got;
+        if (io->fd >= 0)
+            got = read(io->fd, io->mem + io->end, io->cap - io->end);
+        else
+            got = wandio_read(io->wio, io->mem + io->end, (off_t)(io->cap - io->end));
         if (got < 0) {
+            if (errno == EINTR)
+                continue;
             if (errno == 0)
                 errno = EIO;
             return SD_ERR_IO;

@@ -91,7 +91,7 @@ static inline SD__ALWAYS_INLINE int parse_from(const uint8_t *d, uint32_t off, u
     /* Link layer: tags, label stacks and pseudowires, in any nesting. Each
      * step consumes at least 4 bytes, so the loop ends. */
     for (;;) {
-        if ((et == ET_IP4))
+        if (et == ET_IP4)
             goto ip4;
         if (et == ET_IP6)
             goto ip6;
@@ -157,10 +157,10 @@ ip4:
 ip4_keep_et:
     o->l2_len = (uint16_t)off;
     {
-        if ((end - off < 20))
+        if (end - off < 20)
             goto truncated;
         const uint8_t *ip = d + off;
-        if (((ip[0] >> 4) != 4))
+        if ((ip[0] >> 4) != 4)
             goto malformed;
         uint32_t hl = (ip[0] & 15u) << 2;
         uint32_t tot = sd__be16(ip + 2);
@@ -280,10 +280,10 @@ ip6_keep_et:
 l4:
     o->l4_off = (uint16_t)off;
     lim = end < ip_end ? end : ip_end;
-    if ((proto == IPPROTO_V_TCP)) {
+    if (proto == IPPROTO_V_TCP) {
         const uint8_t *t = d + off;
         need = 20;
-        if ((lim - off < need))
+        if (lim - off < need)
             goto ports_cut;
         uint32_t doff = (uint32_t)(t[12] >> 4) << 2;
         flags |= SD_P_TCP;
@@ -294,10 +294,10 @@ l4:
         o->tcp_doff = (uint8_t)doff;
         o->tcp_flags = t[13];
         o->tcp_win = sd__be16(t + 14);
-        if ((doff < 20)) /* RFC 9293 3.1 */
+        if (doff < 20) /* RFC 9293 3.1 */
             goto malformed;
         need = doff;
-        if ((lim - off < need))
+        if (lim - off < need)
             goto cut;
         off += doff;
     } else if (proto == IPPROTO_V_UDP) {
@@ -415,8 +415,8 @@ static inline SD__ALWAYS_INLINE int parse_packet(const uint8_t *d, uint32_t capl
     uint32_t et, off, fam;
     uint32_t flags = SD_P_ETH;
 
-    if ((linktype == SD_LINK_ETHERNET)) {
-        if ((end < 14))
+    if (linktype == SD_LINK_ETHERNET) {
+        if (end < 14)
             goto truncated;
         off = 14;
         et = sd__be16(d + 12);
@@ -520,7 +520,7 @@ SD_API int sd_parse_bulk(const sd_packet *const *pkts, sd_parsed *out, size_t n)
         }
 #endif
         const sd_packet *p = pkts[i];
-        if ((p == NULL || (p->data == NULL && p->caplen > 0))) {
+        if (p == NULL || (p->data == NULL && p->caplen > 0)) {
             clear_parsed(&out[i]);
             rc = SD_ERR_INVAL;
             continue;

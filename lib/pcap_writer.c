@@ -11,7 +11,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
@@ -29,14 +28,12 @@
 
 struct sd_pcap_writer {
     struct sd__handle h; /* must be first: sd_errmsg() */
-    int fd;
-    int to_stdout;
+    struct sd__output out;
     int gzip;
     int nsec;
     uint16_t linktype;
     uint32_t snaplen;
     char *path;    /* final name */
-    char *tmppath; /* name written to until close; NULL for stdout */
     uint8_t *buf;
     size_t len;
     z_stream zs;
@@ -48,7 +45,7 @@ struct sd_pcap_writer {
 static int write_all(struct sd_pcap_writer *w, const uint8_t *b, size_t n)
 {
     while (n > 0) {
-        ssize_t k = write(w->fd, b, n);
+        ssize_t k = write(w->out.fd, b, n);
         if (k < 0) {
             if (errno == EINTR)
                 continue;
@@ -99,54 +96,12 @@ static void writer_free(struct sd_pcap_writer *w)
 {
     if (w->gzip)
         deflateEnd(&w->zs);
-    if (w->fd >= 0 && !w->to_stdout)
-        close(w->fd);
-    if (w->tmppath != NULL)
-        unlink(w->tmppath);
+    sd__output_abort(&w->out);
     w->h.magic = 0;
     sd__free(w->zbuf);
     sd__free(w->buf);
-    sd__free(w->tmppath);
     sd__free(w->path);
     sd__free(w);
-}
-
-/* Create PATH.tmp-XXXXXX with O_EXCL (mode 0666 minus the umask, which
- * mkstemp's 0600 would not give). */
-static int create_tmp(struct sd_pcap_writer *w, char *errbuf)
-{
-    static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
-    size_t plen = strlen(w->path);
-    w->tmppath = sd__malloc(plen + sizeof ".tmp-XXXXXX");
-    if (w->tmppath == NULL)
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", w->path);
-    for (int attempt = 0; attempt < 100; attempt++) {
-        unsigned char rnd[6];
-        if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
-            /* No entropy yet (early boot): O_EXCL still keeps us safe. */
-            uint64_t x = (uint64_t)getpid() * 2654435761u + (uint64_t)attempt * 40503u + (uintptr_t)w;
-            for (size_t i = 0; i < sizeof rnd; i++)
-                rnd[i] = (unsigned char)(x >> (8 * i));
-        }
-        memcpy(w->tmppath, w->path, plen);
-        memcpy(w->tmppath + plen, ".tmp-", 5);
-        for (size_t i = 0; i < sizeof rnd; i++)
-            w->tmppath[plen + 5 + i] = alphabet[rnd[i] % (sizeof alphabet - 1)];
-        w->tmppath[plen + 11] = '\0';
-        w->fd = open(w->tmppath, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0666);
-        if (w->fd >= 0)
-            return 0;
-        if (errno != EEXIST) {
-            int e = errno;
-            sd__free(w->tmppath);
-            w->tmppath = NULL;
-            return sd__errbuf(errbuf, sd__errno_to_err(e), "%s: cannot create temporary file: %s", w->path,
-                              strerror(e));
-        }
-    }
-    sd__free(w->tmppath);
-    w->tmppath = NULL;
-    return sd__errbuf(errbuf, SD_ERR_IO, "%s: cannot create a temporary file name", w->path);
 }
 
 int sd_pcap_writer_open(sd_pcap_writer **wp, const char *path, uint16_t linktype, uint32_t snaplen,
@@ -167,7 +122,7 @@ int sd_pcap_writer_open(sd_pcap_writer **wp, const char *path, uint16_t linktype
     if (w == NULL)
         return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
     sd__handle_init(&w->h);
-    w->fd = -1;
+    w->out.fd = -1;
     w->linktype = linktype;
     w->snaplen = snaplen == 0 ? PW_DEFAULT_SNAPLEN : snaplen;
     w->nsec = (flags & SD_PCAP_NSEC) != 0;
@@ -190,14 +145,9 @@ int sd_pcap_writer_open(sd_pcap_writer **wp, const char *path, uint16_t linktype
         }
         w->gzip = 1;
     }
-    if (strcmp(path, "-") == 0) {
-        w->to_stdout = 1;
-        w->fd = STDOUT_FILENO;
-    } else {
-        rc = create_tmp(w, errbuf);
-        if (rc < 0)
-            goto fail;
-    }
+    rc = sd__output_open(&w->out, w->path, errbuf);
+    if (rc < 0)
+        goto fail;
 
     /* File header (pcap-savefile(5)): magic, version 2.4, thiszone 0,
      * sigfigs 0, snaplen, link type. */
@@ -273,23 +223,10 @@ int sd_pcap_writer_close(sd_pcap_writer *w, char *errbuf)
         rc = flush_buf(w);
     if (rc == 0 && w->gzip)
         rc = emit(w, NULL, 0, Z_FINISH);
-    if (rc < 0) {
+    if (rc == 0)
+        rc = sd__output_commit(&w->out, w->h.errmsg, sizeof w->h.errmsg);
+    if (rc < 0)
         sd__errbuf(errbuf, rc, "%s", w->h.errmsg);
-    } else if (!w->to_stdout) {
-        int fd = w->fd;
-        w->fd = -1;
-        if (close(fd) != 0) {
-            int e = errno;
-            rc = sd__errbuf(errbuf, SD_ERR_IO, "%s: close: %s", w->path, strerror(e));
-        } else if (rename(w->tmppath, w->path) != 0) {
-            int e = errno;
-            rc = sd__errbuf(errbuf, sd__errno_to_err(e), "%s: cannot rename %s into place: %s", w->path,
-                            w->tmppath, strerror(e));
-        } else {
-            sd__free(w->tmppath);
-            w->tmppath = NULL; /* renamed: nothing to remove */
-        }
-    }
     writer_free(w); /* removes the temporary file if it is still there */
     return rc;
 }

@@ -168,14 +168,9 @@ int sd__source_erf_open_io(struct sd_source *src, const char *path, struct sd__i
 
 int sd__source_erf_open(struct sd_source *src, const char *path, void *wio, char *errbuf)
 {
-    int rc;
-    if (wio == NULL) {
-        wio = sd__wandio_open(path, errbuf, &rc);
-        if (wio == NULL)
-            return rc;
-    }
     struct sd__io io;
-    if (sd__io_init_wandio(&io, wio, SD__IO_BUFSIZE) < 0)
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
+    int rc = sd__io_open(&io, path, wio, errbuf);
+    if (rc < 0)
+        return rc;
     return sd__source_erf_open_io(src, path, &io, errbuf);
 }

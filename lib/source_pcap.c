@@ -80,12 +80,16 @@ static int is_pcap_magic(const uint8_t *b)
  * neither compressed nor anything libpcap could not read by itself. */
 static int plain_pcap_file(const char *path)
 {
+    /* stat() first: opening a FIFO could block, and reading it would eat
+     * bytes nobody could read again. */
+    struct stat sb;
+    if (stat(path, &sb) != 0 || !S_ISREG(sb.st_mode))
+        return 0;
     int fd = open(path, O_RDONLY | O_CLOEXEC);
     if (fd < 0)
         return 0;
-    struct stat sb;
     uint8_t b[4];
-    int ok = fstat(fd, &sb) == 0 && S_ISREG(sb.st_mode) && read(fd, b, 4) == 4 && is_pcap_magic(b);
+    int ok = read(fd, b, 4) == 4 && is_pcap_magic(b);
     close(fd);
     return ok;
 }

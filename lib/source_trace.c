@@ -20,6 +20,7 @@
 #include <string.h>
 #include <sys/ioctl.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -52,9 +53,19 @@ struct trace_src {
     sd_packet desc[TRACE_BATCH_MAX];
 };
 
-/* URI schemes libtrace 3 reads from a live interface, a capture card or a
- * network stream: reads there are bounded by the source's timeout. */
-static const char *const live_schemes[] = {"int", "ring", "pcapint", "dag", "rt", "bpf", "dpdk"};
+/* The input formats of libtrace 3 (trace_help() of Debian's 3.0.22, plus
+ * dag:, dpdk: and bpf: of other builds), except those read natively.
+ * Live ones read a device or a network stream, bounded by the source's
+ * timeout. Other schemes are refused here: libtrace 3.0.22 leaks memory
+ * for a URI it does not know. */
+static const struct {
+    const char *scheme;
+    int live;
+} libtrace_schemes[] = {
+    {"int", 1},       {"ring", 1},      {"pcapint", 1},   {"dag", 1},        {"rt", 1},
+    {"bpf", 1},       {"dpdk", 1},      {"rawerf", 0},    {"legacyatm", 0},  {"legacyeth", 0},
+    {"legacypos", 0}, {"legacynzix", 0}, {"tsh", 0},      {"duck", 0},       {"atmhdr", 0},
+};
 
 static int has_scheme(const char *uri, const char *scheme)
 {
@@ -351,6 +362,31 @@ static int start_trace(struct sd_source *src, struct trace_src *ts, char *buf, s
     return 0;
 }
 
+/* Linux capture formats: check the interface and the permission before
+ * libtrace does, for clear errors, and because libtrace 3.0.22 leaks the
+ * pcap_t of a pcapint: trace whose start fails. */
+static int preflight(struct sd_source *src, struct trace_src *ts)
+{
+    if (!ts->fcs_adjust) /* int:, ring:, pcapint: */
+        return 0;
+    const char *ifname = strchr(src->uri, ':') + 1;
+    if (ifname[0] != '\0' && strcmp(ifname, "any") != 0 && if_nametoindex(ifname) == 0) {
+        ts->start_err = SD_ERR_NOTFOUND;
+        snprintf(ts->errmsg, sizeof ts->errmsg, "%s: no such interface \"%s\"", src->uri, ifname);
+        return ts->start_err;
+    }
+    int fd = socket(AF_PACKET, SOCK_RAW | SOCK_CLOEXEC, 0);
+    if (fd < 0) {
+        int e = errno;
+        ts->start_err = sd__errno_to_err(e);
+        snprintf(ts->errmsg, sizeof ts->errmsg, "%s: cannot capture (CAP_NET_RAW needed): %s", src->uri,
+                 strerror(e));
+        return ts->start_err;
+    }
+    close(fd);
+    return 0;
+}
+
 static int trace_src_start(struct sd_source *src)
 {
     struct trace_src *ts = src->impl;
@@ -359,7 +395,7 @@ static int trace_src_start(struct sd_source *src)
     /* After a failed trace_start() libtrace 3.0.22 has freed the format's
      * state, and trace_config() or trace_start() on it crash: report the
      * first failure again instead. */
-    if (ts->start_err != 0)
+    if (ts->start_err != 0 || preflight(src, ts) < 0)
         return sd__seterr(&src->h, ts->start_err, "%s", ts->errmsg);
     int rc = start_trace(src, ts, ts->errmsg, sizeof ts->errmsg);
     if (rc < 0) {
@@ -430,16 +466,40 @@ int sd__source_trace_open(struct sd_source *src, const char *path, void *io, cha
         rc = sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", path);
         goto fail;
     }
-    for (size_t i = 0; i < sizeof live_schemes / sizeof live_schemes[0]; i++)
-        if (has_scheme(path, live_schemes[i]))
-            ts->live = 1;
+    int known = 0;
+    for (size_t i = 0; i < sizeof libtrace_schemes / sizeof libtrace_schemes[0]; i++)
+        if (has_scheme(path, libtrace_schemes[i].scheme)) {
+            known = 1;
+            ts->live = libtrace_schemes[i].live;
+        }
+    if (!known) {
+        rc = sd__errbuf(errbuf, SD_ERR_UNSUPPORTED,
+                        "%s: unknown URI scheme \"%.*s\" (see sd_source(3) for the schemes)", path,
+                        (int)strcspn(path, ":"), path);
+        goto fail;
+    }
+    /* A file for libtrace: check it the way the native readers do, for the
+     * same messages (and libtrace 3 leaks on a file it cannot open). */
+    const char *file = strchr(path, ':') + 1;
+    if (!ts->live && strcmp(file, "-") != 0) {
+        struct stat sb;
+        if (stat(file, &sb) != 0) {
+            int e = errno;
+            rc = sd__errbuf(errbuf, sd__errno_to_err(e), "%s: %s", path, strerror(e));
+            goto fail;
+        }
+        if (S_ISDIR(sb.st_mode)) {
+            rc = sd__errbuf(errbuf, SD_ERR_INVAL, "%s: is a directory, not a trace file", path);
+            goto fail;
+        }
+    }
     ts->fcs_adjust = has_scheme(path, "int") || has_scheme(path, "ring") || has_scheme(path, "pcapint");
     ts->drops_are_deltas = has_scheme(path, "int") || has_scheme(path, "ring");
     /* An AF_PACKET socket on a loopback device sees each packet once
      * going out and once coming in; libpcap drops the outgoing copy, and
      * so do we (pcapint: is libpcap and already does). */
     if (ts->drops_are_deltas)
-        ts->skip_outgoing = is_loopback(strchr(path, ':') + 1);
+        ts->skip_outgoing = is_loopback(file);
 
     ts->trace = trace_create(path);
     if (ts->trace == NULL) {

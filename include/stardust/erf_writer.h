@@ -6,7 +6,8 @@
  * low bits, no extension headers (so readers using a constant framing of 18
  * bytes still work). Optionally gzip-compressed. Output goes to a temporary
  * name and is renamed to PATH by sd_erf_writer_close(); "-" writes to
- * standard output.
+ * standard output; existing devices and FIFOs (/dev/null) are written in
+ * place.
  *
  * Thread safety: one thread per writer.
  */

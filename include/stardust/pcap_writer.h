@@ -3,7 +3,8 @@
  * Writes classic pcap (microsecond or nanosecond timestamps), optionally
  * gzip-compressed. Output goes to PATH.tmp-XXXXXX and is renamed to PATH by
  * sd_pcap_writer_close(), so a reader never sees a half-written file under
- * the final name; "-" writes to standard output.
+ * the final name; "-" writes to standard output;
+ * existing devices and FIFOs (/dev/null) are written in place.
  *
  * Thread safety: one thread per writer.
  */

@@ -5,7 +5,7 @@
  *
  *   /path/to/file, file.pcap.gz   format sniffed from the content: pcap,
  *                                 pcapng or ERF, plain or compressed (gzip,
- *                                 bzip2, xz, lzo, lz4 as libwandio reads)
+ *                                 bzip2 or xz, through libwandio)
  *   pcapfile:PATH, pcap:PATH      pcap (libtrace spelling)
  *   pcapng:PATH                   pcapng
  *   erf:PATH                      ERF (native reader, extension headers,

@@ -11,7 +11,8 @@ check "headers installed" test -n "$(find "$dest" -path '*/include/stardust/star
 export PKG_CONFIG_PATH=$(dirname "$pc") PKG_CONFIG_SYSROOT_DIR="$dest"
 libdir=$(dirname "$(dirname "$pc")")
 check "example builds with pkg-config --cflags --libs libstardust" \
-    ${MAKE:-make} -s -C "$SD_SRCDIR/examples" -f Makefile O="$TMP" CC="${CC:-cc}"
+    ${MAKE:-make} -s -C "$SD_SRCDIR/examples" -f Makefile O="$TMP" CC="${CC:-cc}" \
+    CFLAGS="-O2 -Wall -Wextra ${SD_SAN_CFLAGS:-}"
 out=$(LD_LIBRARY_PATH="$libdir" "$TMP/read_trace" "$(data pcap/libtrace/100_packets.pcap)")
 expect_eq "example reads the trace" "$out" "100 packets, 5984 bytes captured"
 finish

@@ -685,17 +685,19 @@ END_TEST
 
 START_TEST(test_oom_open)
 {
-    const char *path = sd_test_data("pcap/libtrace/5_packets.erf.gz");
+    /* gzip (libwandio), plain file (read(2)), memory */
+    const char *paths[2] = {sd_test_data("pcap/libtrace/5_packets.erf.gz"),
+                            sd_test_data("pcap/libtrace/5_packets.erf")};
     size_t len;
-    uint8_t *bytes = read_file(sd_test_data("pcap/libtrace/5_packets.erf"), &len);
-    for (int mode = 0; mode < 2; mode++) {
+    uint8_t *bytes = read_file(paths[1], &len);
+    for (int mode = 0; mode < 3; mode++) {
         int ok = 0;
         for (long n = 0; n < 100 && !ok; n++) {
             sd_source *src = NULL;
             char eb[SD_ERRBUF_SIZE] = "";
             sd__alloc_fail_after = n;
-            int rc = mode ? sd__source_open_buffer(&src, "erf", "mem", bytes, len, eb)
-                          : sd_source_open(&src, path, eb);
+            int rc = mode == 2 ? sd__source_open_buffer(&src, "erf", "mem", bytes, len, eb)
+                               : sd_source_open(&src, paths[mode], eb);
             sd__alloc_fail_after = -1;
             if (rc == 0) {
                 long np;

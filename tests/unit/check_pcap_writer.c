@@ -452,6 +452,46 @@ START_TEST(discard_removes_output)
 }
 END_TEST
 
+START_TEST(devices_and_fifos_written_in_place)
+{
+    /* Renaming a temporary file over /dev/null or a FIFO would replace the
+     * node with a regular file: such outputs are written in place. */
+    char dir[300];
+    snprintf(dir, sizeof dir, "%s/fifo", g_tmpdir);
+    ck_assert_int_eq(mkdir(dir, 0755), 0);
+    char fifo[400];
+    snprintf(fifo, sizeof fifo, "%s/out.pcap", dir);
+    ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+    int rd = open(fifo, O_RDONLY | O_NONBLOCK);
+    ck_assert_int_ge(rd, 0);
+    static uint8_t buf[60];
+    sd_packet p = make_packet(buf, 60, 60, 1, SD_LINK_ETHERNET);
+    const sd_packet *pkts[1] = {&p};
+    sd_pcap_writer *w;
+    ck_assert_int_eq(sd_pcap_writer_open(&w, fifo, SD_LINK_ETHERNET, 0, 0, NULL), 0);
+    ck_assert_int_eq(sd_pcap_writer_write(w, pkts, 1), 1);
+    ck_assert_int_eq(sd_pcap_writer_close(w, NULL), 0);
+    uint8_t got[256];
+    ck_assert_int_eq(read(rd, got, sizeof got), 24 + 16 + 60);
+    close(rd);
+    struct stat sb;
+    ck_assert_int_eq(stat(fifo, &sb), 0);
+    ck_assert(S_ISFIFO(sb.st_mode));
+    char names[4][256];
+    ck_assert_int_eq(dir_entries(dir, names, 4), 1);
+
+    ck_assert_int_eq(sd_pcap_writer_open(&w, "/dev/null", SD_LINK_ETHERNET, 0, 0, NULL), 0);
+    ck_assert_int_eq(sd_pcap_writer_write(w, pkts, 1), 1);
+    ck_assert_int_eq(sd_pcap_writer_close(w, NULL), 0);
+    ck_assert_int_eq(stat("/dev/null", &sb), 0);
+    ck_assert(S_ISCHR(sb.st_mode));
+
+    char eb[SD_ERRBUF_SIZE];
+    ck_assert_int_eq(sd_pcap_writer_open(&w, dir, SD_LINK_ETHERNET, 0, 0, eb), SD_ERR_INVAL);
+    ck_assert_ptr_nonnull(strstr(eb, "is a directory"));
+}
+END_TEST
+
 START_TEST(missing_directory)
 {
     char errbuf[SD_ERRBUF_SIZE];
@@ -655,6 +695,7 @@ int main(void)
     tc = tcase_create("files");
     tcase_add_test(tc, temporary_name_until_close);
     tcase_add_test(tc, discard_removes_output);
+    tcase_add_test(tc, devices_and_fifos_written_in_place);
     tcase_add_test(tc, missing_directory);
     tcase_add_test(tc, unwritable_directory);
     tcase_add_test(tc, standard_output);

@@ -544,6 +544,36 @@ START_TEST(stdin_gzip_pipe)
 }
 END_TEST
 
+START_TEST(named_pipe)
+{
+    /* A FIFO given by path, plain and through pcap:, fed by a writer. */
+    for (int scheme = 0; scheme < 2; scheme++) {
+        char fifo[300], uri[320];
+        snprintf(fifo, sizeof fifo, "%s/fifo%d", tmpdir(), scheme);
+        ck_assert_int_eq(mkfifo(fifo, 0600), 0);
+        pid_t pid = fork();
+        ck_assert_int_ge(pid, 0);
+        if (pid == 0) {
+            int in = open(sd_test_data("pcap/ndpi/synscan.pcap"), O_RDONLY);
+            int out = open(fifo, O_WRONLY);
+            char buf[8192];
+            ssize_t k;
+            while (in >= 0 && out >= 0 && (k = read(in, buf, sizeof buf)) > 0)
+                if (write(out, buf, (size_t)k) != k)
+                    _exit(1);
+            _exit(0);
+        }
+        snprintf(uri, sizeof uri, "%s%s", scheme ? "pcap:" : "", fifo);
+        struct summary s;
+        ck_assert_int_eq(open_summary(uri, 64, &s), SD_EOF);
+        ck_assert_uint_eq(s.count, 2011);
+        int status;
+        ck_assert_int_eq(waitpid(pid, &status, 0), pid);
+        ck_assert(WIFEXITED(status) && WEXITSTATUS(status) == 0);
+    }
+}
+END_TEST
+
 /* ------------------------------------------------------------------ errors */
 
 START_TEST(missing_file)
@@ -1024,6 +1054,7 @@ int main(void)
     tc = tcase_create("stdin");
     tcase_add_test(tc, stdin_plain);
     tcase_add_test(tc, stdin_gzip_pipe);
+    tcase_add_test(tc, named_pipe);
     suite_add_tcase(s, tc);
 
     tc = tcase_create("errors");
