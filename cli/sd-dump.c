@@ -1116,9 +1116,18 @@ static void json_packet(struct dump *d, const sd_packet *pkt, const sd_parsed *p
     char ts[32];
 
     sd_cli_json_begin(o);
-    snprintf(ts, sizeof ts, "%llu.%09llu", (unsigned long long)(pkt->ts / 1000000000u),
-             (unsigned long long)(pkt->ts % 1000000000u));
-    sd_cli_json_str(o, "timestamp", ts);
+    /* "seconds.nanoseconds", 9 digits after the point. */
+    uint32_t ns = (uint32_t)(pkt->ts % 1000000000u);
+    for (int i = 8; i >= 0; i--) {
+        ts[i] = (char)('0' + ns % 10);
+        ns /= 10;
+    }
+    sd_cli_json_key(o, "timestamp");
+    sd_cli_out_char(o, '"');
+    sd_cli_out_u64(o, pkt->ts / 1000000000u);
+    sd_cli_out_char(o, '.');
+    sd_cli_out_mem(o, ts, 9);
+    sd_cli_out_char(o, '"');
     sd_cli_json_u64(o, "ts_ns", pkt->ts);
     sd_cli_json_u64(o, "caplen", pkt->caplen);
     sd_cli_json_u64(o, "wirelen", pkt->wirelen);
