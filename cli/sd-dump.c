@@ -44,7 +44,9 @@ struct summary {
 struct dump {
     sd_cli_out out;
     enum out_mode mode;
-    int fcs_fixup;        /* add 4 to Ethernet wire lengths (libtrace pcap view) */
+    int fcs_fixup;        /* pcap/pcapng: add 4 to Ethernet wire lengths, and
+                             take the direction of Linux cooked frames from
+                             the packet type (libtrace's view of pcap) */
     int dir_from_iface;   /* Direction Value = interface (ERF, nDAG) instead of -1 */
     unsigned depth;       /* current text decoder nesting */
     int64_t time_sec;     /* the second time_str shows */
@@ -1036,6 +1038,9 @@ static void text_packet(struct dump *d, const sd_packet *pkt)
     sd_cli_out_str(o, " Direction Value: ");
     if (d->dir_from_iface)
         sd_cli_out_u64(o, pkt->iface & 3u);
+    else if (d->fcs_fixup && pkt->linktype == SD_LINK_LINUX_SLL && pkt->caplen >= 2)
+        /* libtrace's pcap direction: Linux cooked "outgoing" is 0, the rest 1 */
+        sd_cli_out_char(o, be16(pkt->data) == 4 ? '0' : '1');
     else
         sd_cli_out_str(o, "-1");
     sd_cli_out_char(o, '\n');

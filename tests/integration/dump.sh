@@ -119,6 +119,35 @@ for fmt in text json; do
 done
 set -e
 
+# Linux cooked v1 (no such trace in the shared data): a pcap made here with
+# an outgoing and an incoming IPv4/UDP frame. libtrace gives such frames a
+# direction (0 outgoing, 1 otherwise).
+python3 - "$TMP/sll.pcap" <<'EOF'
+import struct, sys
+ip = bytes.fromhex('4500001c000100004011f97e0a0000010a000002')  # 10.0.0.1 > 10.0.0.2 UDP
+udp = struct.pack('>HHHH', 5353, 53, 8, 0)
+def sll(pkttype):
+    return struct.pack('>HHH8sH', pkttype, 1, 6, bytes.fromhex('0011223344550000'), 0x0800)
+with open(sys.argv[1], 'wb') as f:
+    f.write(struct.pack('<IHHiIII', 0xa1b2c3d4, 2, 4, 0, 0, 65535, 113))
+    for i, t in enumerate((4, 0)):
+        frame = sll(t) + ip + udp
+        f.write(struct.pack('<IIII', 1700000000 + i, 0, len(frame), len(frame)) + frame)
+EOF
+sd-dump "$TMP/sll.pcap" > "$TMP/sll.txt" || true
+expect_eq "Linux SLL: direction from the packet type" \
+    "$(grep -o 'Direction Value: .*' "$TMP/sll.txt" | tr '\n' ',')" "Direction Value: 0,Direction Value: 1,"
+expect_eq "Linux SLL: header line and IPv4/UDP inside" \
+    "$(sed -n '4p;8p;9p' "$TMP/sll.txt")" \
+    " Linux SLL: Packet Type 4 (outgoing) Address Type 1 Address 00:11:22:33:44:55 Protocol 0x0800
+ IP: Source 10.0.0.1 Destination 10.0.0.2
+ UDP: Source 5353 (mdns) Dest 53 (domain)"
+expect_eq "Linux SLL: JSON" "$(sd-dump -c 1 --json "$TMP/sll.pcap" | python3 -c '
+import json, sys
+o = json.loads(sys.stdin.read())
+print(o["sll"], o["ipv4"]["src"], o["udp"]["dport"])')" \
+    "{'pkttype': 4, 'hatype': 1, 'addr': '00:11:22:33:44:55', 'protocol': 2048} 10.0.0.1 53"
+
 # Cut headers are marked, not dropped, and exit 0.
 expect_eq "truncated Ethernet header is marked" \
     "$(sd-dump "$(data pcap/zeek/trunc_trunc-hdr.pcap)" | grep -c 'Ethernet:\[|Truncated\]')" 1
