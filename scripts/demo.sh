@@ -6,8 +6,9 @@ set -eu
 : "${SD_BIN:?run through make demo}"
 PATH="$SD_BIN:$PATH"
 export TZ=UTC
-work=$(mktemp -d "${TMPDIR:-/tmp}/stardust-demo.XXXXXX")
-trap 'rm -rf "$work"' EXIT
+# The trace stays in the build tree so you can explore it afterwards.
+work="${SD_BUILDDIR:-.}/demo"
+mkdir -p "$work"
 trace="$work/telescope.pcap"
 
 say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
@@ -28,4 +29,4 @@ sd-dump -c 3 -f 'tcp[13] & 18 == 18 or tcp[13] & 4 != 0' "$trace"
 say "5. The same as JSON, one object per packet, for jq and scripts (sd-dump -o json -c 2)"
 sd-dump -o json -c 2 "$trace"
 
-printf '\nDone. Try: %s/sd-dump -c 10 %s (the demo removes its files on exit).\n' "$SD_BIN" "$trace"
+printf '\nDone. The trace is kept for you: try\n  %s/sd-dump -c 10 %s\n' "$SD_BIN" "$trace"

@@ -1,0 +1,15 @@
+#!/bin/sh
+# make demo keeps working: run it into a scratch build directory and check
+# that each stage produced its output.
+. "$SD_SRCDIR/tests/integration/lib.sh"
+out="$TMP/demo.out"
+if env SD_BUILDDIR="$TMP" sh "$SD_SRCDIR/scripts/demo.sh" > "$out" 2>&1; then ok "demo runs"
+else cat "$out" >&2; fail "demo runs"; fi
+check "demo kept its trace" test -s "$TMP/demo/telescope.pcap"
+n=$(capinfos -M -c "$TMP/demo/telescope.pcap" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
+# 60 s at 20 kpps of Poisson arrivals: within a few per mille of 1.2 M.
+check "demo trace holds about 1.2 M packets ($n)" test "$n" -gt 1190000 -a "$n" -lt 1210000
+check "summary printed" grep -q '^packets ' "$out"
+check "decoded backscatter printed" grep -q 'Flags: .*\(RST\|SYN ACK\)' "$out"
+check "JSON printed" grep -q '^{"timestamp"' "$out"
+finish
