@@ -178,25 +178,14 @@ int sd__source_open_buffer(sd_source **srcp, const char *format, const char *nam
         return sd__errbuf(errbuf, SD_ERR_UNSUPPORTED, "%s: no buffer reader for format %s", name,
                           format);
 
-    sd_source *src = sd__calloc(1, sizeof *src);
+    sd_source *src = sd__source_new(name, errbuf);
     if (src == NULL)
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", name);
-    sd__handle_init(&src->h);
-    src->snaplen = 65535;
-    src->promisc = 1;
-    src->timeout_ms = 100;
-    src->uri = sd__strdup(name);
-    if (src->uri == NULL) {
-        sd__free(src);
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", name);
-    }
-    src->path = src->uri;
+        return SD_ERR_NOMEM;
     struct sd__io io;
     sd__io_init_buffer(&io, data, len);
     int rc = open_io(src, src->path, &io, errbuf);
     if (rc < 0) {
-        sd__free(src->uri);
-        sd__free(src);
+        sd__source_free(src);
         return rc;
     }
     *srcp = src;

@@ -104,6 +104,33 @@ static size_t scheme_len(const char *uri)
     return (i > 0 && uri[i] == ':') ? i : 0;
 }
 
+sd_source *sd__source_new(const char *uri, char *errbuf)
+{
+    sd_source *src = sd__calloc(1, sizeof *src);
+    if (src == NULL) {
+        sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", uri);
+        return NULL;
+    }
+    sd__handle_init(&src->h);
+    src->snaplen = 65535;
+    src->promisc = 1;
+    src->timeout_ms = 100;
+    src->uri = sd__strdup(uri);
+    if (src->uri == NULL) {
+        sd__free(src);
+        sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", uri);
+        return NULL;
+    }
+    src->path = src->uri;
+    return src;
+}
+
+void sd__source_free(sd_source *src)
+{
+    sd__free(src->uri);
+    sd__free(src);
+}
+
 int sd_source_open(sd_source **srcp, const char *uri, char *errbuf)
 {
     if (srcp == NULL)
@@ -112,23 +139,13 @@ int sd_source_open(sd_source **srcp, const char *uri, char *errbuf)
     if (uri == NULL || uri[0] == '\0')
         return sd__errbuf(errbuf, SD_ERR_INVAL, "sd_source_open: empty URI");
 
-    sd_source *src = sd__calloc(1, sizeof *src);
+    sd_source *src = sd__source_new(uri, errbuf);
     if (src == NULL)
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", uri);
-    sd__handle_init(&src->h);
-    src->snaplen = 65535;
-    src->promisc = 1;
-    src->timeout_ms = 100;
-    src->uri = sd__strdup(uri);
-    if (src->uri == NULL) {
-        sd__free(src);
-        return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", uri);
-    }
+        return SD_ERR_NOMEM;
 
     int rc;
     size_t sl = scheme_len(uri);
     if (sl == 0) {
-        src->path = src->uri;
         io_t *io = sd__wandio_open(src->path, errbuf, &rc);
         if (io != NULL) {
             sd__source_open_fn fn = sniff(io, src->path, errbuf, &rc);
@@ -155,8 +172,7 @@ int sd_source_open(sd_source **srcp, const char *uri, char *errbuf)
         }
     }
     if (rc < 0) {
-        sd__free(src->uri);
-        sd__free(src);
+        sd__source_free(src);
         return rc;
     }
     *srcp = src;
@@ -368,6 +384,5 @@ void sd_source_close(sd_source *src)
         src->ops->close(src);
     free_filters(src);
     src->h.magic = 0;
-    sd__free(src->uri);
-    sd__free(src);
+    sd__source_free(src);
 }

@@ -69,6 +69,12 @@ int sd__source_trace_open(struct sd_source *src, const char *path, void *io, cha
 /* gen: `path` is the option list after "gen:"; io is always NULL. */
 int sd__source_gen_open(struct sd_source *src, const char *path, void *io, char *errbuf);
 
+/* Allocate a source with default settings for uri (also its path), or
+ * write errbuf and return NULL; sd__source_free() undoes it before a
+ * backend has been opened. */
+struct sd_source *sd__source_new(const char *uri, char *errbuf);
+void sd__source_free(struct sd_source *src);
+
 /* Open a libwandio reader on path ("-" = stdin) with a clear error for
  * missing, unreadable and non-regular paths. Returns io_t * or NULL. */
 void *sd__wandio_open(const char *path, char *errbuf, int *err);
