@@ -76,6 +76,18 @@ int sd_cli_usage(const char *fmt, ...)
     return sd_cli_usage_hint();
 }
 
+int sd_cli_usage_getopt(int c, char *const argv[])
+{
+    if (c == ':')
+        return sd_cli_usage("option '%s' needs a value", argv[optind - 1]);
+    /* optopt is the short option, or for a long one given a value it does
+     * not take, the option's val (256 and up when it has no short form):
+     * name such long options by their text. */
+    if (optopt > 0 && optopt < 256)
+        return sd_cli_usage("unknown option '-%c'", optopt);
+    return sd_cli_usage("unknown option '%s'", argv[optind - 1]);
+}
+
 void sd_cli_version(void)
 {
     printf("%s (stardust) %s\nlibstardust %s\n", cli_prog, SD_VERSION_STRING,
@@ -221,23 +233,45 @@ const char *sd_cli_human(char *buf, size_t size, double n)
     return buf;
 }
 
-void sd_cli_progress_update(sd_cli_progress *p, uint64_t pkts, uint64_t filtered,
-                            uint64_t malformed)
+/* Whether a second has passed since the last line; *t gets the time. */
+static int progress_due(const sd_cli_progress *p, uint64_t *t)
 {
     if (!p->enabled)
-        return;
-    uint64_t t = now_ns();
-    if (t - p->last_ns < 1000000000u)
-        return;
+        return 0;
+    *t = now_ns();
+    return *t - p->last_ns >= 1000000000u;
+}
+
+/* Draw "prog: pkts N  rate Rpps<tail>" over the previous line. */
+static void progress_draw(sd_cli_progress *p, uint64_t t, uint64_t pkts, const char *tail)
+{
     double rate = (double)(pkts - p->last_pkts) * 1e9 / (double)(t - p->last_ns);
     char a[16], b[16];
-    fprintf(stderr, "\r%s: pkts %s  rate %spps  filtered %llu  malformed %llu\033[K", cli_prog,
-            sd_cli_human(a, sizeof a, (double)pkts), sd_cli_human(b, sizeof b, rate),
-            (unsigned long long)filtered, (unsigned long long)malformed);
+    fprintf(stderr, "\r%s: pkts %s  rate %spps%s\033[K", cli_prog,
+            sd_cli_human(a, sizeof a, (double)pkts), sd_cli_human(b, sizeof b, rate), tail);
     fflush(stderr);
     p->drawn = 1;
     p->last_ns = t;
     p->last_pkts = pkts;
+}
+
+void sd_cli_progress_update(sd_cli_progress *p, uint64_t pkts, uint64_t filtered,
+                            uint64_t malformed)
+{
+    uint64_t t;
+    if (!progress_due(p, &t))
+        return;
+    char tail[80];
+    snprintf(tail, sizeof tail, "  filtered %llu  malformed %llu", (unsigned long long)filtered,
+             (unsigned long long)malformed);
+    progress_draw(p, t, pkts, tail);
+}
+
+void sd_cli_progress_update_pkts(sd_cli_progress *p, uint64_t pkts)
+{
+    uint64_t t;
+    if (progress_due(p, &t))
+        progress_draw(p, t, pkts, "");
 }
 
 void sd_cli_progress_clear(sd_cli_progress *p)

@@ -48,6 +48,13 @@ void sd_cli_liberror(int err, const char *detail);
  * stderr. Returns SD_CLI_EXIT_USAGE so callers can `return sd_cli_usage(...)`. */
 int sd_cli_usage(const char *fmt, ...) SD_CLI_PRINTF(1, 2);
 
+/* The usage error for an option getopt_long() rejected: c is what it
+ * returned, ':' (a missing value) or '?' (anything else); the optstring
+ * must start with ':' and opterr be 0. Prints "prog: option '-n' needs a
+ * value" or "prog: unknown option '--bogus'" (or '-q'), then the usage
+ * lines. Returns SD_CLI_EXIT_USAGE. */
+int sd_cli_usage_getopt(int c, char *const argv[]);
+
 /* Just the synopsis and the --help pointer (after a message of one's own,
  * e.g. from sd_cli_parse_u64()). Returns SD_CLI_EXIT_USAGE. */
 int sd_cli_usage_hint(void);
@@ -106,6 +113,9 @@ typedef struct sd_cli_progress {
 void sd_cli_progress_init(sd_cli_progress *p, int mode);
 void sd_cli_progress_update(sd_cli_progress *p, uint64_t pkts, uint64_t filtered,
                             uint64_t malformed);
+/* The same line with packets and rate only, for tools that neither filter
+ * nor parse what they count (sd-gen): "pkts 12.3M  rate 1.02Mpps". */
+void sd_cli_progress_update_pkts(sd_cli_progress *p, uint64_t pkts);
 /* Erase the line (call before printing anything else to stderr at exit). */
 void sd_cli_progress_clear(sd_cli_progress *p);
 

@@ -1491,12 +1491,8 @@ int main(int argc, char **argv)
         case 'V':
             sd_cli_version();
             return SD_CLI_EXIT_OK;
-        case ':':
-            return sd_cli_usage("option '%s' needs a value", argv[optind - 1]);
-        default:
-            if (optopt)
-                return sd_cli_usage("unknown option '-%c'", optopt);
-            return sd_cli_usage("unknown option '%s'", argv[optind - 1]);
+        default: /* ':' or '?' */
+            return sd_cli_usage_getopt(c, argv);
         }
     }
     if (optind >= argc)

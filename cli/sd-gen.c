@@ -4,46 +4,24 @@
  * writers; it uses the public API only. */
 #include "config.h"
 
-#include <errno.h>
-#include <fcntl.h>
 #include <getopt.h>
-#include <signal.h>
-#include <stdarg.h>
 #include <stdio.h>
-#include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
 #include <stardust/stardust.h>
 
-#define PROG "sd-gen"
+#include "common.h"
+
 #define BATCH 1024
 
-enum { EXIT_RUNTIME = 1, EXIT_USAGE = 2 };
 enum { FMT_NONE = 0, FMT_PCAP, FMT_ERF };
-
-static volatile sig_atomic_t stop_requested;
-
-static void on_signal(int sig)
-{
-    (void)sig;
-    /* A second signal means "now": leave without closing the output. */
-    if (stop_requested)
-        _exit(EXIT_RUNTIME);
-    stop_requested = 1;
-}
-
-static void usage_short(FILE *f)
-{
-    fprintf(f, "Usage: %s [options] [-o FILE|-]\n", PROG);
-}
 
 static void help(void)
 {
-    usage_short(stdout);
-    printf("Write synthetic network-telescope (darknet) traffic as pcap or ERF.\n"
+    printf("Usage: sd-gen [options] [-o FILE|-]\n"
+           "Write synthetic network-telescope (darknet) traffic as pcap or ERF.\n"
            "\n"
            "Amount and timing:\n"
            "  -n, --count N          make exactly N packets (k, M, G suffixes allowed)\n"
@@ -83,25 +61,13 @@ static void help(void)
            "error, 2 usage error. See sd-gen(1).\n");
 }
 
-static void die_usage(const char *fmt, ...) SD_PRINTF(1, 2);
-static void die_usage(const char *fmt, ...)
-{
-    va_list ap;
-    fprintf(stderr, "%s: ", PROG);
-    va_start(ap, fmt);
-    vfprintf(stderr, fmt, ap);
-    va_end(ap);
-    fputc('\n', stderr);
-    usage_short(stderr);
-    fprintf(stderr, "Try '%s --help' for more information.\n", PROG);
-    exit(EXIT_USAGE);
-}
-
-static void set_or_die(sd_gen_config *cfg, const char *key, const char *value)
+/* Returns 0, or SD_CLI_EXIT_USAGE after the library's reason. */
+static int config_set(sd_gen_config *cfg, const char *key, const char *value)
 {
     char errbuf[SD_ERRBUF_SIZE];
     if (sd_gen_config_set(cfg, key, value, errbuf) < 0)
-        die_usage("%s", errbuf);
+        return sd_cli_usage("%s", errbuf);
+    return 0;
 }
 
 static int ends_with(const char *s, const char *suffix)
@@ -115,18 +81,6 @@ static double now_s(void)
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
-}
-
-static void human(char *buf, size_t n, double v)
-{
-    if (v >= 1e9)
-        snprintf(buf, n, "%.2fG", v / 1e9);
-    else if (v >= 1e6)
-        snprintf(buf, n, "%.2fM", v / 1e6);
-    else if (v >= 1e3)
-        snprintf(buf, n, "%.1fk", v / 1e3);
-    else
-        snprintf(buf, n, "%.0f", v);
 }
 
 static void format_ts(char *buf, size_t n, uint64_t ns)
@@ -163,17 +117,18 @@ static void print_stats(const sd_gen *g, const struct run *r, int json)
     char a[48], b[48];
     format_ts(a, sizeof a, r->first_ts);
     format_ts(b, sizeof b, r->last_ts);
-    fprintf(stderr, "%s: %llu packets, %llu bytes%s\n", PROG, (unsigned long long)r->packets,
+    const char *prog = sd_cli_prog();
+    fprintf(stderr, "%s: %llu packets, %llu bytes%s\n", prog, (unsigned long long)r->packets,
             (unsigned long long)r->bytes, r->interrupted ? " (interrupted)" : "");
     if (r->packets > 0)
-        fprintf(stderr, "%s: trace time %s .. %s (%.3f s)\n", PROG, a, b,
+        fprintf(stderr, "%s: trace time %s .. %s (%.3f s)\n", prog, a, b,
                 (double)(r->last_ts - r->first_ts) / 1e9);
     for (int k = 0; k < SD_GEN_NKINDS; k++)
-        fprintf(stderr, "%s:   %-12s %12llu %6.2f%%\n", PROG, sd_gen_kind_name(k),
+        fprintf(stderr, "%s:   %-12s %12llu %6.2f%%\n", prog, sd_gen_kind_name(k),
                 (unsigned long long)counts[k],
                 r->packets ? 100.0 * (double)counts[k] / (double)r->packets : 0.0);
     if (r->elapsed > 0)
-        fprintf(stderr, "%s: %.3f s wall clock, %.2f Mpps\n", PROG, r->elapsed,
+        fprintf(stderr, "%s: %.3f s wall clock, %.2f Mpps\n", prog, r->elapsed,
                 (double)r->packets / r->elapsed / 1e6);
 }
 
@@ -209,8 +164,9 @@ static void out_discard(struct out *o)
         sd_pcap_writer_discard(o->pcap);
 }
 
-/* --mix kind=weight,...: the listed kinds get their weight, the others 0. */
-static void set_mix(sd_gen_config *cfg, const char *list, const char *const *kinds)
+/* --mix kind=weight,...: the listed kinds get their weight, the others 0.
+ * Returns 0, or SD_CLI_EXIT_USAGE after the reason. */
+static int set_mix(sd_gen_config *cfg, const char *list, const char *const *kinds)
 {
     double w[SD_GEN_NKINDS] = {0};
     const char *p = list;
@@ -219,29 +175,31 @@ static void set_mix(sd_gen_config *cfg, const char *list, const char *const *kin
         size_t n = end ? (size_t)(end - p) : strlen(p);
         char item[128];
         if (n == 0 || n >= sizeof item)
-            die_usage("--mix: \"%s\" is not a list of kind=weight", list);
+            return sd_cli_usage("--mix: \"%s\" is not a list of kind=weight", list);
         memcpy(item, p, n);
         item[n] = '\0';
         char *eq = strchr(item, '=');
         if (eq == NULL)
-            die_usage("--mix: \"%s\" is not kind=weight", item);
+            return sd_cli_usage("--mix: \"%s\" is not kind=weight", item);
         *eq = '\0';
         int k = 0;
         while (k < SD_GEN_NKINDS && strcmp(item, kinds[k]) != 0)
             k++;
         if (k == SD_GEN_NKINDS)
-            die_usage("--mix: unknown kind \"%s\" (kinds: scan, masscan, zmap, mirai, udp, icmp, "
-                      "backscatter, spoofed, frag, ipv6)", item);
+            return sd_cli_usage("--mix: unknown kind \"%s\" (kinds: scan, masscan, zmap, mirai, "
+                                "udp, icmp, backscatter, spoofed, frag, ipv6)",
+                                item);
         sd_gen_config one = *cfg;
         char errbuf[SD_ERRBUF_SIZE];
         if (sd_gen_config_set(&one, item, eq + 1, errbuf) < 0)
-            die_usage("--mix: %s", errbuf);
+            return sd_cli_usage("--mix: %s", errbuf);
         w[k] = one.weight[k];
         if (end == NULL)
             break;
         p = end + 1;
     }
     memcpy(cfg->weight, w, sizeof w);
+    return 0;
 }
 
 enum {
@@ -284,50 +242,52 @@ int main(int argc, char **argv)
     for (int k = 0; k < SD_GEN_NKINDS; k++)
         longopts[nopts++] = (struct option){kind_opts[k], required_argument, NULL, OPT_KIND + k};
 
+    sd_cli_init("sd-gen", "[options] [-o FILE|-]");
     sd_gen_config cfg;
     sd_gen_config_init(&cfg);
     const char *output = "-";
     int format = FMT_NONE, gzip = 0, nsec = 0, stats = 0, json = 0, force = 0;
-    int progress = isatty(STDERR_FILENO);
+    int progress_mode = -1;
     int have_count = 0, have_duration = 0;
-    uint64_t count = 0;
 
     int c;
     opterr = 0; /* our own messages, prefixed "sd-gen: " whatever argv[0] is */
     while ((c = getopt_long(argc, argv, ":n:d:r:s:p:o:F:zhV", longopts, NULL)) != -1) {
+        /* Most options are sd_gen_config keys: the library checks them. */
+        const char *key = NULL, *value = optarg;
         switch (c) {
         case 'n':
-            set_or_die(&cfg, "count", optarg);
-            count = cfg.count;
+            key = "count";
             have_count = 1;
             break;
         case 'd':
-            set_or_die(&cfg, "duration", optarg);
+            key = "duration";
             have_duration = 1;
             break;
         case 'r':
-            set_or_die(&cfg, "pps", optarg);
+            key = "pps";
             break;
         case 's':
-            set_or_die(&cfg, "seed", optarg);
+            key = "seed";
             break;
         case OPT_START:
-            set_or_die(&cfg, "start", optarg);
+            key = "start";
             break;
         case 'p':
-            set_or_die(&cfg, "prefix", optarg);
+            key = "prefix";
             break;
         case OPT_PREFIX6:
-            set_or_die(&cfg, "prefix6", optarg);
+            key = "prefix6";
             break;
         case OPT_MIX:
-            set_mix(&cfg, optarg, kind_opts);
+            if (set_mix(&cfg, optarg, kind_opts) != 0)
+                return SD_CLI_EXIT_USAGE;
             break;
         case OPT_SOURCES:
-            set_or_die(&cfg, "sources", optarg);
+            key = "sources";
             break;
         case OPT_VICTIMS:
-            set_or_die(&cfg, "victims", optarg);
+            key = "victims";
             break;
         case 'o':
             output = optarg;
@@ -338,9 +298,9 @@ int main(int argc, char **argv)
             else if (strcmp(optarg, "erf") == 0)
                 format = FMT_ERF;
             else if (strcmp(optarg, "pcapng") == 0)
-                die_usage("--format pcapng: not supported yet (use pcap or erf)");
+                return sd_cli_usage("--format pcapng: not supported yet (use pcap or erf)");
             else
-                die_usage("--format %s: unknown format (use pcap or erf)", optarg);
+                return sd_cli_usage("--format %s: unknown format (use pcap or erf)", optarg);
             break;
         case 'z':
             gzip = 1;
@@ -349,7 +309,8 @@ int main(int argc, char **argv)
             nsec = 1;
             break;
         case OPT_RAW:
-            set_or_die(&cfg, "link", "raw");
+            key = "link";
+            value = "raw";
             break;
         case OPT_STATS:
             stats = 1;
@@ -358,36 +319,36 @@ int main(int argc, char **argv)
             json = 1;
             break;
         case OPT_PROGRESS:
-            progress = 1;
+            progress_mode = 1;
             break;
         case OPT_NO_PROGRESS:
-            progress = 0;
+            progress_mode = 0;
             break;
         case OPT_FORCE:
             force = 1;
             break;
         case 'h':
             help();
-            return 0;
+            return SD_CLI_EXIT_OK;
         case 'V':
-            printf("%s (stardust) %s\nlibstardust %s\n", PROG, PACKAGE_VERSION, sd_version_string());
-            return 0;
-        default:
-            if (c >= OPT_KIND && c < OPT_KIND + SD_GEN_NKINDS) {
-                set_or_die(&cfg, kind_opts[c - OPT_KIND], optarg);
-                break;
-            }
-            if (c == ':')
-                die_usage("option '%s' needs a value", argv[optind - 1]);
-            if (optopt != 0 && optopt < 256)
-                die_usage("unknown option '-%c'", optopt);
-            die_usage("unknown option '%s'", argv[optind - 1]);
+            sd_cli_version();
+            return SD_CLI_EXIT_OK;
+        default: /* --KIND, or ':' or '?' */
+            if (c < OPT_KIND || c >= OPT_KIND + SD_GEN_NKINDS)
+                return sd_cli_usage_getopt(c, argv);
+            key = kind_opts[c - OPT_KIND];
+            break;
         }
+        if (key != NULL && config_set(&cfg, key, value) != 0)
+            return SD_CLI_EXIT_USAGE;
     }
     if (optind < argc)
-        die_usage("unexpected argument '%s' (the output goes after -o)", argv[optind]);
+        return sd_cli_usage("unexpected argument '%s' (the output goes after -o)", argv[optind]);
     if (have_count && have_duration)
-        die_usage("--count and --duration are exclusive");
+        return sd_cli_usage("--count and --duration are exclusive");
+    /* -n 0 asks for an empty trace; the library's count 0 would mean
+     * "use the duration". */
+    int active = !(have_count && cfg.count == 0);
     if (have_duration)
         cfg.count = 0;
 
@@ -405,21 +366,21 @@ int main(int argc, char **argv)
     if (format == FMT_NONE)
         format = ends_with(base, ".erf") ? FMT_ERF : FMT_PCAP;
     if (nsec && format != FMT_PCAP)
-        die_usage("--nsec applies to pcap output only (ERF timestamps are always finer)");
+        return sd_cli_usage("--nsec applies to pcap output only (ERF timestamps are always finer)");
     /* The writers rename a temporary file into place for regular files and
      * write devices and FIFOs (/dev/null) in place. */
     const char *target = output;
-    if (strcmp(target, "-") == 0 && isatty(STDOUT_FILENO) && !force)
-        die_usage("refusing to write binary data to a terminal (use -o FILE, a pipe, or --force)");
+    if (strcmp(target, "-") == 0 && sd_cli_refuse_binary_tty(STDOUT_FILENO, force) != 0)
+        return sd_cli_usage_hint();
 
     char errbuf[SD_ERRBUF_SIZE];
     sd_gen *g;
     int rc = sd_gen_create(&g, &cfg, errbuf);
     if (rc == SD_ERR_INVAL)
-        die_usage("%s", errbuf);
+        return sd_cli_usage("%s", errbuf);
     if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", PROG, errbuf);
-        return EXIT_RUNTIME;
+        sd_cli_liberror(rc, errbuf);
+        return SD_CLI_EXIT_RUNTIME;
     }
 
     struct out o = {format, NULL, NULL};
@@ -429,38 +390,34 @@ int main(int argc, char **argv)
         rc = sd_pcap_writer_open(&o.pcap, target, cfg.linktype, 0,
                                  (nsec ? SD_PCAP_NSEC : 0) | (gzip ? SD_PCAP_GZIP : 0), errbuf);
     if (rc < 0) {
-        fprintf(stderr, "%s: %s\n", PROG, errbuf);
+        sd_cli_liberror(rc, errbuf);
         sd_gen_destroy(g);
-        return EXIT_RUNTIME;
+        return SD_CLI_EXIT_RUNTIME;
     }
 
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_signal;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGINT, &sa, NULL);
-    sigaction(SIGTERM, &sa, NULL);
+    /* After the open: a signal while opening a FIFO still ends the process. */
+    sd_cli_signals_install();
+    sd_cli_progress progress;
+    sd_cli_progress_init(&progress, progress_mode);
 
     struct run r = {0, 0, 0, 0, 0, 0};
     const sd_packet *pkts[BATCH];
-    double t0 = now_s(), last_progress = t0;
-    uint64_t batches = 0;
-    int shown = 0, status = 0;
-    /* -n 0 asks for an empty trace; the library's count 0 would mean
-     * "use the duration". */
-    int active = !(have_count && count == 0);
-    while (active && !stop_requested) {
+    double t0 = now_s();
+    int err = 0;               /* a failed sd_gen_next() or write */
+    const char *detail = NULL; /* its sd_errmsg(): valid until the next call */
+    while (active && !sd_cli_stop) {
         int n = sd_gen_next(g, pkts, BATCH);
         if (n == SD_EOF)
             break;
         if (n < 0) {
-            fprintf(stderr, "%s: %s\n", PROG, sd_errmsg(g));
-            status = EXIT_RUNTIME;
+            err = n;
+            detail = sd_errmsg(g);
             break;
         }
-        if (out_write(&o, pkts, n) < 0) {
-            fprintf(stderr, "%s: %s\n", PROG, out_errmsg(&o));
-            status = EXIT_RUNTIME;
+        int w = out_write(&o, pkts, n);
+        if (w < 0) {
+            err = w;
+            detail = out_errmsg(&o);
             break;
         }
         if (r.packets == 0)
@@ -469,31 +426,22 @@ int main(int argc, char **argv)
         r.packets += (uint64_t)n;
         for (int i = 0; i < n; i++)
             r.bytes += pkts[i]->caplen;
-        /* The clock is read every 64 batches only (~65k packets). */
-        if (progress && (++batches & 63) == 0) {
-            double t = now_s();
-            if (t - last_progress >= 1.0) {
-                char a[32], b[32];
-                human(a, sizeof a, (double)r.packets);
-                human(b, sizeof b, (double)r.packets / (t - t0));
-                fprintf(stderr, "\r%s: %s packets  %spps   ", PROG, a, b);
-                last_progress = t;
-                shown = 1;
-            }
-        }
+        sd_cli_progress_update_pkts(&progress, r.packets);
     }
     r.elapsed = now_s() - t0;
-    r.interrupted = stop_requested != 0;
-    if (shown)
-        fputc('\n', stderr);
+    r.interrupted = sd_cli_stop != 0;
+    sd_cli_progress_clear(&progress);
 
-    if (status != 0) {
+    int status = SD_CLI_EXIT_OK;
+    if (err < 0) {
+        sd_cli_liberror(err, detail);
         out_discard(&o);
-    } else if (out_close(&o, errbuf) < 0) {
-        fprintf(stderr, "%s: %s\n", PROG, errbuf);
-        status = EXIT_RUNTIME;
+        status = SD_CLI_EXIT_RUNTIME;
+    } else if ((rc = out_close(&o, errbuf)) < 0) {
+        sd_cli_liberror(rc, errbuf);
+        status = SD_CLI_EXIT_RUNTIME;
     }
-    if (stats && status == 0)
+    if (stats && status == SD_CLI_EXIT_OK)
         print_stats(g, &r, json);
     sd_gen_destroy(g);
     return status;
