@@ -46,7 +46,7 @@ void sd__free(void *p);
 /* Test hook: the allocation after `n` more succeed fails; -1 disables. */
 extern long sd__alloc_fail_after;
 
-/* An output file written under PATH.tmp-XXXXXX and renamed to PATH when
+/* An output file written under PATH.tmp-<6 random characters> and renamed to PATH when
  * complete (lib/output.c). "-" is standard output; existing devices and
  * FIFOs are written in place. `path` is borrowed from the caller. */
 struct sd__output {

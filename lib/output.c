@@ -1,5 +1,5 @@
 /* stardust: output files that appear under their final name only when
- * complete. Writers write PATH.tmp-XXXXXX and rename it into place on
+ * complete. Writers write PATH.tmp-<6 random characters> and rename it into place on
  * commit, so a reader (or a crash) never sees half a file under PATH.
  * Devices and FIFOs (e.g. /dev/null) are written in place: renaming over
  * them would replace the device node with a regular file. */
@@ -20,7 +20,7 @@ static int create_tmp(struct sd__output *o, char *errbuf)
 {
     static const char alphabet[] = "ABCDEFGHIJKLMNOPQRSTUVWXYZabcdefghijklmnopqrstuvwxyz0123456789";
     size_t plen = strlen(o->path);
-    o->tmp = sd__malloc(plen + sizeof ".tmp-XXXXXX");
+    o->tmp = sd__malloc(plen + sizeof ".tmp-" + 6);
     if (o->tmp == NULL)
         return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", o->path);
     for (int attempt = 0; attempt < 100; attempt++) {

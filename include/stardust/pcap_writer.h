@@ -1,7 +1,7 @@
 /* stardust: pcap file writer.
  *
  * Writes classic pcap (microsecond or nanosecond timestamps), optionally
- * gzip-compressed. Output goes to PATH.tmp-XXXXXX and is renamed to PATH by
+ * gzip-compressed. Output goes to PATH.tmp-<6 random characters> and is renamed to PATH by
  * sd_pcap_writer_close(), so a reader never sees a half-written file under
  * the final name; "-" writes to standard output;
  * existing devices and FIFOs (/dev/null) are written in place.
