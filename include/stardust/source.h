@@ -11,6 +11,7 @@
  *   erf:PATH                      ERF (native reader, extension headers,
  *                                 Ethernet pad)
  *   -                             standard input, format sniffed
+ *   gen:KEY=VALUE,...             synthetic telescope traffic (gen.h)
  *   int:IFACE, pcapint:IFACE, dag:DEV, ring:IFACE, ...
  *                                 any other libtrace URI: Debian's libtrace 3
  *   ndag:IFACE,GROUP,PORT         reserved for the nDAG module
