@@ -11,7 +11,8 @@ work="${SD_BUILDDIR:-.}/demo"
 mkdir -p "$work"
 trace="$work/telescope.pcap"
 
-say() { printf '\n\033[1m== %s\033[0m\n' "$*"; }
+if [ -t 1 ]; then bold=$(printf '\033[1m') plain=$(printf '\033[0m'); else bold= plain=; fi
+say() { printf '\n%s== %s%s\n' "$bold" "$*" "$plain"; }
 
 say "1. Synthetic telescope traffic: 60 s at 20 kpps towards 44.0.0.0/9 (sd-gen)"
 sd-gen --duration 60 --pps 20000 --seed 2026 --stats -o "$trace"
