@@ -12,5 +12,6 @@
 #include <stardust/pcap_writer.h>
 #include <stardust/erf_writer.h>
 #include <stardust/gen.h>
+#include <stardust/ndag.h>
 
 #endif

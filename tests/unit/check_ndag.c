@@ -1,0 +1,579 @@
+/* nDAG codec: every golden vector of ndag/vectors (manifest.json) decodes
+ * to exactly its listed fields or fails with its listed error class; the
+ * seq-loss.json scenarios give their counters after every event; encoders
+ * round-trip and reproduce the vectors made the same way. */
+#include "config.h"
+
+#include <stardust/ndag.h>
+#include "erf_int.h"
+#include "native_util.h"
+
+struct ndag_vec_msg {
+    const char *file;
+    size_t length;
+    int valid;
+    unsigned type, monitor_id, num_streams;
+    unsigned ports[8];
+    unsigned trailing;
+    int has_encap;
+    uint8_t started[8];
+    uint32_t seqno;
+    unsigned stream_id, rc_raw, rc, truncated, nrec;
+    const char *error;
+};
+struct ndag_vec_crec {
+    const char *file;
+    unsigned idx, offset, erf_type, type_byte, ext, flags, iface, rlen;
+    int lctr; /* -1: tagged record, no lctr */
+    unsigned wlen, framing, pkt_offset, caplen;
+    uint64_t ts_sec;
+    uint32_t ts_nsec;
+    uint64_t ts_raw;
+    uint32_t tagger_id;
+    uint64_t tagger_seqno;
+};
+struct ndag_vec_seq {
+    const char *scenario;
+    unsigned idx;
+    uint8_t started[8];
+    uint32_t seqno;
+    const char *verdict;
+    int64_t counters[6]; /* missing restarts resyncs duplicates reordered late */
+};
+struct ndag_vec_seq_end {
+    const char *scenario;
+    unsigned nevents;
+    int64_t counters[6];
+};
+#include "ndag_codec_vectors.inc"
+
+#define NMSGS (sizeof ndag_vec_msgs / sizeof ndag_vec_msgs[0])
+#define NCRECS (sizeof ndag_vec_crecs / sizeof ndag_vec_crecs[0])
+
+static uint8_t *load_vec(const char *file, size_t *len)
+{
+    char rel[256];
+    snprintf(rel, sizeof rel, "ndag/vectors/%s", file);
+    return read_file(sd_test_data(rel), len);
+}
+
+/* ---------------------------------------------------------------- decoding */
+
+START_TEST(test_vectors_valid)
+{
+    ck_assert_uint_eq(NMSGS, 27);
+    ck_assert_uint_eq(NCRECS, 10);
+    unsigned nvalid = 0, nrec_seen = 0;
+    for (size_t i = 0; i < NMSGS; i++) {
+        const struct ndag_vec_msg *v = &ndag_vec_msgs[i];
+        if (!v->valid)
+            continue;
+        nvalid++;
+        size_t len;
+        uint8_t *dg = load_vec(v->file, &len);
+        ck_assert_uint_eq(len, v->length);
+        sd_ndag_msg m;
+        char eb[SD_ERRBUF_SIZE] = "";
+        unsigned sock = v->type == SD_NDAG_BEACON ? SD_NDAG_ON_BEACON : SD_NDAG_ON_STREAM;
+        int rc = sd_ndag_decode(&m, dg, len, sock, eb);
+        ck_assert_msg(rc == 0, "%s: %s (%s)", v->file, sd_errname(rc), eb);
+        ck_assert_uint_eq(m.error, SD_NDAG_OK);
+        ck_assert_ptr_eq(m.data, dg);
+        ck_assert_uint_eq(m.len, len);
+        ck_assert_uint_eq(m.version, 1);
+        ck_assert_uint_eq(m.type, v->type);
+        ck_assert_uint_eq(m.monitor_id, v->monitor_id);
+        ck_assert_uint_eq(m.num_streams, v->num_streams);
+        for (unsigned k = 0; k < v->num_streams; k++)
+            ck_assert_uint_eq(sd_ndag_beacon_port(&m, k), v->ports[k]);
+        ck_assert_uint_eq(sd_ndag_beacon_port(&m, v->num_streams), 0);
+        ck_assert_uint_eq(m.trailing, v->trailing);
+        ck_assert_int_eq(m.has_encap, v->has_encap);
+        if (v->has_encap)
+            ck_assert_mem_eq(m.started, v->started, 8);
+        ck_assert_uint_eq(m.seqno, v->seqno);
+        ck_assert_uint_eq(m.stream_id, v->stream_id);
+        ck_assert_uint_eq(m.record_count_raw, v->rc_raw);
+        ck_assert_uint_eq(m.record_count, v->rc);
+        ck_assert_int_eq(m.truncated, (int)v->truncated);
+        /* The same datagram with no socket restriction decodes alike. */
+        sd_ndag_msg m2;
+        ck_assert_int_eq(sd_ndag_decode(&m2, dg, len, 0, NULL), 0);
+        ck_assert_mem_eq(&m2, &m, sizeof m);
+
+        sd_ndag_iter it;
+        sd_ndag_iter_init(&it, &m);
+        sd_ndag_record r;
+        unsigned n = 0;
+        while (sd_ndag_next(&it, &r)) {
+            const struct ndag_vec_crec *e = NULL;
+            for (size_t k = 0; k < NCRECS; k++)
+                if (strcmp(ndag_vec_crecs[k].file, v->file) == 0 && ndag_vec_crecs[k].idx == n)
+                    e = &ndag_vec_crecs[k];
+            ck_assert_msg(e != NULL, "%s: unexpected record %u", v->file, n);
+            ck_assert_uint_eq(r.offset, e->offset);
+            ck_assert_ptr_eq(r.rec, dg + e->offset);
+            ck_assert_uint_eq(r.rlen, e->rlen);
+            ck_assert_uint_eq(r.framing, e->framing);
+            ck_assert_int_eq(r.has_packet, 1);
+            ck_assert_ptr_eq(r.pkt.data, dg + e->pkt_offset);
+            ck_assert_uint_eq(r.pkt.caplen, e->caplen);
+            ck_assert_uint_eq(r.pkt.wirelen, e->wlen);
+            ck_assert_uint_eq(r.pkt.ts, e->ts_sec * 1000000000u + e->ts_nsec);
+            ck_assert_uint_eq(r.pkt.linktype, SD_LINK_ETHERNET);
+            ck_assert_ptr_null(r.pkt.tags);
+            ck_assert_uint_eq(r.pkt.flags, v->truncated ? SD_PKT_TRUNCATED_BY_SENDER : 0);
+            if (e->lctr < 0) {
+                ck_assert_uint_eq(v->type, SD_NDAG_CORSAROTAG);
+                ck_assert_ptr_eq(r.tag, dg + e->offset);
+                ck_assert_uint_eq(r.len, 94 + e->caplen);
+                ck_assert_uint_eq(r.tagger_id, e->tagger_id);
+                ck_assert_uint_eq(r.tagger_seqno, e->tagger_seqno);
+                ck_assert_uint_eq(r.lctr, 0);
+                ck_assert_uint_eq(r.pkt.lctr, 0);
+                /* libtrace's timestamp of a tagged packet (9). */
+                uint64_t sec = r.pkt.ts / 1000000000u, usec = r.pkt.ts / 1000u % 1000000u;
+                ck_assert_uint_eq((sec << 32) + ((usec << 32) / 1000000u), e->ts_raw);
+            } else {
+                ck_assert_ptr_null(r.tag);
+                ck_assert_uint_eq(r.len, e->rlen);
+                ck_assert_uint_eq(r.erf_type, e->erf_type);
+                ck_assert_uint_eq(r.type_byte, e->type_byte);
+                ck_assert_uint_eq(r.n_ext, e->ext);
+                ck_assert_uint_eq(r.erf_flags, e->flags);
+                ck_assert_uint_eq(r.pkt.iface, e->iface);
+                ck_assert_uint_eq(r.lctr, (unsigned)e->lctr);
+                ck_assert_uint_eq(r.pkt.lctr, e->erf_type == 20 ? 0 : (unsigned)e->lctr);
+                uint64_t want = e->ts_sec * 1000000000u + e->ts_nsec;
+                ck_assert_uint_eq(want, (e->ts_raw >> 32) * 1000000000u +
+                                            (((e->ts_raw & 0xffffffffu) * 1000000000u) >> 32));
+            }
+            n++;
+            nrec_seen++;
+        }
+        ck_assert_uint_eq(n, v->nrec);
+        ck_assert_int_eq(sd_ndag_next(&it, &r), 0);
+        free(dg);
+    }
+    ck_assert_uint_eq(nvalid, 12);
+    ck_assert_uint_eq(nrec_seen, NCRECS);
+}
+END_TEST
+
+START_TEST(test_vectors_malformed)
+{
+    unsigned nbad = 0;
+    for (size_t i = 0; i < NMSGS; i++) {
+        const struct ndag_vec_msg *v = &ndag_vec_msgs[i];
+        if (v->valid)
+            continue;
+        nbad++;
+        size_t len;
+        uint8_t *dg = load_vec(v->file, &len);
+        ck_assert_uint_eq(len, v->length);
+        unsigned sock = v->type == SD_NDAG_BEACON ? SD_NDAG_ON_BEACON : SD_NDAG_ON_STREAM;
+        sd_ndag_msg m;
+        char eb[SD_ERRBUF_SIZE] = "";
+        int rc = sd_ndag_decode(&m, dg, len, sock, eb);
+        ck_assert_msg(strcmp(sd_ndag_error_name(m.error), v->error) == 0, "%s: class %s, want %s (%s)",
+                      v->file, sd_ndag_error_name(m.error), v->error, eb);
+        ck_assert_int_eq(rc, sd_ndag_error_code(m.error));
+        ck_assert_int_lt(rc, 0);
+        ck_assert_msg(strstr(eb, v->error) != NULL, "%s: message '%s'", v->file, eb);
+        /* An invalid datagram delivers nothing (10). */
+        sd_ndag_iter it;
+        sd_ndag_iter_init(&it, &m);
+        sd_ndag_record r;
+        ck_assert_int_eq(sd_ndag_next(&it, &r), 0);
+        free(dg);
+    }
+    ck_assert_uint_eq(nbad, 15);
+}
+END_TEST
+
+START_TEST(test_error_names)
+{
+    static const char *const names[] = {"ok",          "truncated_header", "bad_magic",
+                                        "bad_version", "bad_type",         "bad_beacon",
+                                        "truncated_encap", "bad_record_count", "bad_rlen",
+                                        "record_overrun"};
+    static const int codes[] = {0,
+                                SD_ERR_TRUNCATED,
+                                SD_ERR_FORMAT,
+                                SD_ERR_VERSION,
+                                SD_ERR_FORMAT,
+                                SD_ERR_FORMAT,
+                                SD_ERR_TRUNCATED,
+                                SD_ERR_FORMAT,
+                                SD_ERR_FORMAT,
+                                SD_ERR_TRUNCATED};
+    for (int i = 0; i < SD_NDAG_E_COUNT; i++) {
+        ck_assert_str_eq(sd_ndag_error_name(i), names[i]);
+        ck_assert_int_eq(sd_ndag_error_code(i), codes[i]);
+    }
+    ck_assert_str_eq(sd_ndag_error_name(-1), "unknown");
+    ck_assert_str_eq(sd_ndag_error_name(SD_NDAG_E_COUNT), "unknown");
+}
+END_TEST
+
+/* Socket restriction (5) and the edge cases the vectors do not cover. */
+START_TEST(test_decode_edges)
+{
+    size_t len;
+    uint8_t *b = load_vec("beacon-1stream.bin", &len);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, b, len, SD_NDAG_ON_STREAM, NULL), SD_ERR_FORMAT);
+    ck_assert_uint_eq(m.error, SD_NDAG_E_BAD_TYPE);
+    free(b);
+    uint8_t *e = load_vec("encaperf-1rec.bin", &len);
+    ck_assert_int_eq(sd_ndag_decode(&m, e, len, SD_NDAG_ON_BEACON, NULL), SD_ERR_FORMAT);
+    ck_assert_uint_eq(m.error, SD_NDAG_E_BAD_TYPE);
+    /* Every prefix of a valid data datagram is invalid, with no crash. */
+    for (size_t n = 0; n < len; n++) {
+        ck_assert_int_lt(sd_ndag_decode(&m, e, n, 0, NULL), 0);
+        ck_assert_uint_ne(m.error, SD_NDAG_OK);
+    }
+    /* Flag with more than one record. */
+    uint8_t *l = load_vec("encaperf-lctr.bin", &len);
+    l[22] |= 0x80;
+    ck_assert_int_eq(sd_ndag_decode(&m, l, len, 0, NULL), SD_ERR_FORMAT);
+    ck_assert_uint_eq(m.error, SD_NDAG_E_BAD_RECORD_COUNT);
+    free(l);
+    /* Extension headers past rlen: bad_rlen. */
+    uint8_t *x = load_vec("encaperf-exthdr.bin", &len);
+    x[24 + 10] = 0;
+    x[24 + 11] = 24; /* rlen 24: one extension header fits, the second does not */
+    ck_assert_int_eq(sd_ndag_decode(&m, x, len, 0, NULL), SD_ERR_FORMAT);
+    ck_assert_uint_eq(m.error, SD_NDAG_E_BAD_RLEN);
+    free(x);
+    /* Tagged record whose pktlen runs past the end. */
+    uint8_t *t = load_vec("corsarotag-1rec.bin", &len);
+    t[24 + 11] = 0x10;
+    ck_assert_int_eq(sd_ndag_decode(&m, t, len, 0, NULL), SD_ERR_TRUNCATED);
+    ck_assert_uint_eq(m.error, SD_NDAG_E_RECORD_OVERRUN);
+    free(t);
+    ck_assert_int_eq(sd_ndag_decode(NULL, e, len, 0, NULL), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_decode(&m, NULL, 5, 0, NULL), SD_ERR_INVAL);
+    free(e);
+}
+END_TEST
+
+/* ---------------------------------------------------------------- sequence */
+
+static void check_counters(const sd_ndag_seq *s, const int64_t c[6], const char *name, unsigned idx)
+{
+    const int64_t got[6] = {s->missing,
+                            (int64_t)s->restarts,
+                            (int64_t)s->resyncs,
+                            (int64_t)s->duplicates,
+                            (int64_t)s->reordered,
+                            (int64_t)s->late};
+    for (int k = 0; k < 6; k++)
+        ck_assert_msg(got[k] == c[k], "%s event %u: counter %d is %lld, want %lld", name, idx, k,
+                      (long long)got[k], (long long)c[k]);
+}
+
+START_TEST(test_seq_scenarios)
+{
+    size_t nev = sizeof ndag_vec_seqs / sizeof ndag_vec_seqs[0];
+    size_t nsc = sizeof ndag_vec_seq_ends / sizeof ndag_vec_seq_ends[0];
+    ck_assert_uint_eq(nsc, 16);
+    size_t ev = 0;
+    for (size_t i = 0; i < nsc; i++) {
+        const struct ndag_vec_seq_end *sc = &ndag_vec_seq_ends[i];
+        sd_ndag_seq s;
+        sd_ndag_seq_init(&s);
+        for (unsigned k = 0; k < sc->nevents; k++, ev++) {
+            ck_assert_uint_lt(ev, nev);
+            const struct ndag_vec_seq *e = &ndag_vec_seqs[ev];
+            ck_assert_str_eq(e->scenario, sc->scenario);
+            ck_assert_uint_eq(e->idx, k);
+            int verdict = sd_ndag_seq_update(&s, e->started, e->seqno);
+            ck_assert_msg(strcmp(sd_ndag_seq_verdict_name(verdict), e->verdict) == 0,
+                          "%s event %u (seqno %u): verdict %s, want %s", sc->scenario, k,
+                          (unsigned)e->seqno, sd_ndag_seq_verdict_name(verdict), e->verdict);
+            check_counters(&s, e->counters, sc->scenario, k);
+        }
+        check_counters(&s, sc->counters, sc->scenario, sc->nevents);
+    }
+    ck_assert_uint_eq(ev, nev);
+}
+END_TEST
+
+START_TEST(test_seq_window)
+{
+    static const uint8_t tok[8] = {1, 2, 3, 4, 5, 6, 7, 8};
+    sd_ndag_seq s;
+    sd_ndag_seq_init(&s);
+    ck_assert_int_eq(sd_ndag_seq_update(&s, tok, 1), SD_NDAG_SEQ_FIRST);
+    ck_assert_int_eq(sd_ndag_seq_update(&s, tok, 100), SD_NDAG_SEQ_GAP);
+    ck_assert_int_eq(s.missing, 98);
+    /* 64 behind the expected 101 is 37: inside the window; 36 is late. */
+    ck_assert_int_eq(sd_ndag_seq_update(&s, tok, 37), SD_NDAG_SEQ_REORDERED);
+    ck_assert_int_eq(sd_ndag_seq_update(&s, tok, 37), SD_NDAG_SEQ_DUPLICATE);
+    ck_assert_int_eq(sd_ndag_seq_update(&s, tok, 100), SD_NDAG_SEQ_DUPLICATE);
+    ck_assert_int_eq(sd_ndag_seq_update(&s, tok, 36), SD_NDAG_SEQ_LATE);
+    ck_assert_int_eq(s.missing, 97);
+    ck_assert_uint_eq(s.late, 1);
+    ck_assert_uint_eq(sd_ndag_seq_succ(0xffffffffu), 1);
+    ck_assert_uint_eq(sd_ndag_seq_succ(7), 8);
+    ck_assert_str_eq(sd_ndag_seq_verdict_name(0), "unknown");
+    ck_assert_str_eq(sd_ndag_seq_verdict_name(SD_NDAG_SEQ_LATE), "late");
+}
+END_TEST
+
+/* ---------------------------------------------------------------- encoding */
+
+static const uint8_t started_vec[8] = {0x7a, 0x56, 0x4f, 0xe9, 0x0f, 0x00, 0x00, 0x00};
+
+START_TEST(test_encode_beacon)
+{
+    static const struct {
+        const char *file;
+        uint16_t monitor;
+        uint16_t n;
+    } made_alike[] = {{"beacon-1stream.bin", 1, 1}, {"beacon-8streams.bin", 7, 8}};
+    uint16_t ports[8];
+    for (int i = 0; i < 8; i++)
+        ports[i] = (uint16_t)(44001 + i);
+    for (size_t i = 0; i < 2; i++) {
+        size_t len;
+        uint8_t *want = load_vec(made_alike[i].file, &len);
+        uint8_t buf[64];
+        int n = sd_ndag_encode_beacon(buf, sizeof buf, made_alike[i].monitor, ports, made_alike[i].n);
+        ck_assert_int_eq(n, (int)len);
+        ck_assert_mem_eq(buf, want, len);
+        free(want);
+    }
+    /* Round trip of the spec 11.1 example. */
+    static const uint8_t ex[] = {0x4E, 0x44, 0x41, 0x47, 0x01, 0x01, 0x00, 0x01,
+                                 0x00, 0x02, 0x7F, 0x57, 0x7F, 0x59};
+    uint16_t p2[2] = {32599, 32601};
+    uint8_t buf[32];
+    ck_assert_int_eq(sd_ndag_encode_beacon(buf, sizeof buf, 1, p2, 2), 14);
+    ck_assert_mem_eq(buf, ex, 14);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, buf, 14, SD_NDAG_ON_BEACON, NULL), 0);
+    ck_assert_uint_eq(m.num_streams, 2);
+    ck_assert_uint_eq(sd_ndag_beacon_port(&m, 1), 32601);
+    ck_assert_int_eq(sd_ndag_encode_beacon(buf, 13, 1, p2, 2), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_encode_beacon(buf, sizeof buf, 1, NULL, 2), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_encode_beacon(buf, sizeof buf, 9, NULL, 0), 10);
+}
+END_TEST
+
+START_TEST(test_encode_keepalive)
+{
+    size_t len;
+    uint8_t *want = load_vec("keepalive-24.bin", &len);
+    uint8_t buf[24];
+    ck_assert_int_eq(sd_ndag_encode_keepalive(buf, sizeof buf, 1, started_vec, 0), 24);
+    ck_assert_uint_eq(len, 24);
+    ck_assert_mem_eq(buf, want, 24);
+    free(want);
+    want = load_vec("keepalive-8.bin", &len);
+    ck_assert_int_eq(sd_ndag_encode_keepalive(buf, sizeof buf, 1, NULL, 0), 8);
+    ck_assert_uint_eq(len, 8);
+    ck_assert_mem_eq(buf, want, 8);
+    free(want);
+    ck_assert_int_eq(sd_ndag_encode_keepalive(buf, 23, 1, started_vec, 3), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_encode_keepalive(buf, sizeof buf, 0x1234, started_vec, 3), 24);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, buf, 24, SD_NDAG_ON_STREAM, NULL), 0);
+    ck_assert_uint_eq(m.type, SD_NDAG_KEEPALIVE);
+    ck_assert_uint_eq(m.monitor_id, 0x1234);
+    ck_assert_int_eq(m.has_encap, 1);
+    ck_assert_uint_eq(m.stream_id, 3);
+    ck_assert_uint_eq(m.seqno, 0);
+    ck_assert_mem_eq(m.started, started_vec, 8);
+    sd_ndag_iter it;
+    sd_ndag_iter_init(&it, &m);
+    sd_ndag_record r;
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 0); /* no records in a keepalive */
+}
+END_TEST
+
+/* The worked example of 7.7, rebuilt from its packet. */
+START_TEST(test_encode_erf_vector)
+{
+    size_t len;
+    uint8_t *want = load_vec("encaperf-1rec.bin", &len);
+    sd_packet p = {0};
+    p.ts = UINT64_C(1577836800500000000);
+    p.data = want + 42;
+    p.caplen = 60;
+    p.wirelen = 64;
+    p.linktype = SD_LINK_ETHERNET;
+    const sd_packet *pp = &p;
+    sd_ndag_encap h = {.monitor_id = 1, .seqno = 1, .stream_id = 0};
+    memcpy(h.started, started_vec, 8);
+    uint8_t buf[256];
+    size_t used;
+    int n = sd_ndag_encode_erf(buf, sizeof buf, &h, &pp, 1, &used);
+    ck_assert_int_eq(n, (int)len);
+    ck_assert_uint_eq(used, 1);
+    /* Equal except the flags byte: the ERF encoder sets the varlen bit. */
+    ck_assert_mem_eq(buf, want, 33);
+    ck_assert_mem_eq(buf + 34, want + 34, len - 34);
+    ck_assert_uint_eq(buf[33] & ~SD__ERF_FLAG_VARLEN, want[33]);
+    free(want);
+    /* Argument checks. */
+    ck_assert_int_eq(sd_ndag_encode_erf(buf, 63, &h, &pp, 1, &used), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_encode_erf(buf, sizeof buf, &h, &pp, 1, NULL), SD_ERR_INVAL);
+    memset(h.started, 0, 8);
+    ck_assert_int_eq(sd_ndag_encode_erf(buf, sizeof buf, &h, &pp, 1, &used), SD_ERR_INVAL);
+    memcpy(h.started, started_vec, 8);
+    ck_assert_int_eq(sd_ndag_encode_erf(buf, sizeof buf, &h, &pp, 0, &used), 0);
+    ck_assert_uint_eq(used, 0);
+    /* A link type ERF cannot carry is skipped. */
+    sd_packet q = p;
+    q.linktype = SD_LINK_LINUX_SLL;
+    const sd_packet *qq[2] = {&q, &p};
+    n = sd_ndag_encode_erf(buf, sizeof buf, &h, qq, 1, &used);
+    ck_assert_int_eq(n, 0);
+    ck_assert_uint_eq(used, 1);
+    n = sd_ndag_encode_erf(buf, sizeof buf, &h, qq, 2, &used);
+    ck_assert_int_eq(n, 102);
+    ck_assert_uint_eq(used, 2);
+}
+END_TEST
+
+/* 100_packets.pcap through datagrams of at most 8900 bytes and back. */
+START_TEST(test_encode_erf_roundtrip)
+{
+    struct ref_pkt *ref;
+    int lt;
+    size_t npk = load_pcap(sd_test_data("pcap/libtrace/100_packets.pcap"), &ref, &lt);
+    ck_assert_uint_eq(npk, 100);
+    ck_assert_int_eq(lt, 1);
+    sd_packet *pk = calloc(npk, sizeof *pk);
+    const sd_packet **pp = calloc(npk, sizeof *pp);
+    ck_assert_ptr_nonnull(pk);
+    ck_assert_ptr_nonnull(pp);
+    for (size_t i = 0; i < npk; i++) {
+        pk[i].ts = ref[i].ts_us * 1000u;
+        pk[i].data = ref[i].data;
+        pk[i].caplen = ref[i].caplen;
+        pk[i].wirelen = ref[i].wirelen;
+        pk[i].linktype = SD_LINK_ETHERNET;
+        pk[i].iface = (uint16_t)(i % 4);
+        pp[i] = &pk[i];
+    }
+    static uint8_t dg[SD_NDAG_DEFAULT_DATAGRAM];
+    sd_ndag_encap h = {.monitor_id = 9, .seqno = 0xffffffffu, .stream_id = 2};
+    memcpy(h.started, started_vec, 8);
+    sd_ndag_seq seq;
+    sd_ndag_seq_init(&seq);
+    size_t done = 0, got = 0, ndg = 0;
+    while (done < npk) {
+        size_t used;
+        int n = sd_ndag_encode_erf(dg, sizeof dg, &h, pp + done, npk - done, &used);
+        ck_assert_int_gt(n, 0);
+        ck_assert_int_le(n, SD_NDAG_DEFAULT_DATAGRAM);
+        ck_assert_uint_ge(used, 1);
+        sd_ndag_msg m;
+        char eb[SD_ERRBUF_SIZE];
+        ck_assert_msg(sd_ndag_decode(&m, dg, (size_t)n, SD_NDAG_ON_STREAM, eb) == 0, "%s", eb);
+        ck_assert_uint_eq(m.type, SD_NDAG_ENCAPERF);
+        ck_assert_uint_eq(m.monitor_id, 9);
+        ck_assert_uint_eq(m.stream_id, 2);
+        ck_assert_uint_eq(m.seqno, h.seqno);
+        ck_assert_uint_eq(m.record_count, used);
+        ck_assert_int_eq(m.truncated, 0);
+        /* Closed only because the next packet did not fit. */
+        if (done + used < npk)
+            ck_assert_uint_gt((size_t)n + 18 + pk[done + used].caplen, sizeof dg);
+        ck_assert_int_eq(sd_ndag_seq_update(&seq, m.started, m.seqno),
+                         ndg == 0 ? SD_NDAG_SEQ_FIRST : SD_NDAG_SEQ_IN_ORDER);
+        sd_ndag_iter it;
+        sd_ndag_iter_init(&it, &m);
+        sd_ndag_record r;
+        while (sd_ndag_next(&it, &r)) {
+            const sd_packet *w = &pk[got];
+            ck_assert_uint_eq(r.erf_type, 2);
+            ck_assert_uint_eq(r.n_ext, 0);
+            ck_assert_uint_eq(r.framing, 18);
+            ck_assert_uint_eq(r.rlen, 18 + w->caplen);
+            ck_assert_uint_eq(r.pkt.ts, w->ts);
+            ck_assert_uint_eq(r.pkt.caplen, w->caplen);
+            ck_assert_uint_eq(r.pkt.wirelen, w->wirelen);
+            ck_assert_uint_eq(r.pkt.iface, w->iface);
+            ck_assert_uint_eq(r.pkt.lctr, 0);
+            ck_assert_mem_eq(r.pkt.data, w->data, w->caplen);
+            got++;
+        }
+        done += used;
+        ndg++;
+        h.seqno = sd_ndag_seq_succ(h.seqno);
+    }
+    ck_assert_uint_eq(got, npk);
+    ck_assert_uint_ge(ndg, 1);
+    ck_assert_int_eq(seq.missing, 0);
+    free(pp);
+    free(pk);
+    free_pcap(ref, npk);
+}
+END_TEST
+
+/* A packet too big for one datagram is cut, wlen kept, flag clear (6.1). */
+START_TEST(test_encode_erf_oversize)
+{
+    static uint8_t frame[9018], dg[9000];
+    for (size_t i = 0; i < sizeof frame; i++)
+        frame[i] = (uint8_t)(i * 7);
+    sd_packet p = {.ts = 1, .data = frame, .caplen = 9018, .wirelen = 9022, .linktype = SD_LINK_ETHERNET};
+    sd_packet small = p;
+    small.caplen = small.wirelen = 60;
+    const sd_packet *pp[3] = {&small, &p, &small};
+    sd_ndag_encap h = {.monitor_id = 1, .seqno = 5};
+    memcpy(h.started, started_vec, 8);
+    size_t used;
+    int n = sd_ndag_encode_erf(dg, sizeof dg, &h, pp, 3, &used);
+    ck_assert_int_eq(n, 24 + 18 + 60);
+    ck_assert_uint_eq(used, 1);
+    n = sd_ndag_encode_erf(dg, sizeof dg, &h, pp + 1, 2, &used);
+    ck_assert_int_eq(n, 9000);
+    ck_assert_uint_eq(used, 1);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, dg, (size_t)n, 0, NULL), 0);
+    ck_assert_int_eq(m.truncated, 0);
+    ck_assert_uint_eq(m.record_count_raw, 1);
+    sd_ndag_iter it;
+    sd_ndag_iter_init(&it, &m);
+    sd_ndag_record r;
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 1);
+    ck_assert_uint_eq(r.rlen, 8976);
+    ck_assert_uint_eq(r.pkt.caplen, 8958);
+    ck_assert_uint_eq(r.pkt.wirelen, 9022);
+    ck_assert_mem_eq(r.pkt.data, frame, 8958);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 0);
+}
+END_TEST
+
+static Suite *ndag_suite(void)
+{
+    Suite *s = suite_create("ndag");
+    TCase *t = tcase_create("decode");
+    tcase_add_test(t, test_vectors_valid);
+    tcase_add_test(t, test_vectors_malformed);
+    tcase_add_test(t, test_error_names);
+    tcase_add_test(t, test_decode_edges);
+    suite_add_tcase(s, t);
+    t = tcase_create("seq");
+    tcase_add_test(t, test_seq_scenarios);
+    tcase_add_test(t, test_seq_window);
+    suite_add_tcase(s, t);
+    t = tcase_create("encode");
+    tcase_add_test(t, test_encode_beacon);
+    tcase_add_test(t, test_encode_keepalive);
+    tcase_add_test(t, test_encode_erf_vector);
+    tcase_add_test(t, test_encode_erf_roundtrip);
+    tcase_add_test(t, test_encode_erf_oversize);
+    suite_add_tcase(s, t);
+    return s;
+}
+
+int main(void)
+{
+    return sd_test_run(ndag_suite());
+}
