@@ -212,10 +212,10 @@ static int next_tagged(sd_ndag_iter *it, sd_ndag_record *r, size_t left)
     size_t len = SD_NDAG_TAG_LEN + pktlen;
     if (it->truncated)
         len = left;
-    if (len > left || len > 0xffff)
+    if (len > left || len > UINT32_MAX)
         return 0;
-    r->len = (uint16_t)len;
-    r->rlen = (uint16_t)(SD_NDAG_TAG_LEN + pktlen);
+    r->len = (uint32_t)len;
+    r->rlen = (uint32_t)(SD_NDAG_TAG_LEN + pktlen);
     r->framing = SD_NDAG_TAG_LEN;
     r->tag = t;
     r->tagger_id = sd__be32(t + 15);

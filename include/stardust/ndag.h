@@ -118,9 +118,9 @@ SD_API int sd_ndag_error_code(int error);
 typedef struct sd_ndag_record {
     const uint8_t *rec;  /* first byte of the record (borrowed) */
     size_t offset;       /* of rec from the start of the datagram */
-    uint16_t len;        /* bytes the record occupies (to the datagram end
+    uint32_t len;        /* bytes the record occupies (to the datagram end
                             when the truncation flag is set) */
-    uint16_t rlen;       /* ERF: the rlen field; CORSAROTAG: 94 + pktlen */
+    uint32_t rlen;       /* ERF: the rlen field; CORSAROTAG: 94 + pktlen */
     uint8_t erf_type;    /* ERF type (type byte & 0x7f; 255 for 0xff); 0 for tagged */
     uint8_t type_byte;   /* raw ERF type byte */
     uint8_t erf_flags;   /* raw ERF flags byte */

@@ -17,7 +17,12 @@ static void reencode(const sd_ndag_msg *m, const sd_packet *pk, size_t npk)
     const sd_packet *pp[64];
     size_t np = 0;
     for (size_t i = 0; i < npk && np < 64; i++)
-        if (pk[i].linktype == SD_LINK_ETHERNET)
+        /* Tagged packets (and ERF ones run to the end of a huge datagram)
+         * can exceed what one ERF record in a 65535-byte datagram holds:
+         * the encoder would cut them; tagged timestamps (32-bit seconds
+         * plus up to 2^32 microseconds) can pass the ERF range. */
+        if (pk[i].linktype == SD_LINK_ETHERNET && pk[i].caplen <= 65535 - 24 - 18 &&
+            pk[i].ts / 1000000000u <= 0xffffffffu) /* ERF seconds are 32 bits */
             pp[np++] = &pk[i];
     sd_ndag_encap h = {.monitor_id = m->monitor_id, .seqno = 1, .stream_id = 0};
     memset(h.started, 0x5a, sizeof h.started);
@@ -36,8 +41,11 @@ static void reencode(const sd_ndag_msg *m, const sd_packet *pk, size_t npk)
         size_t k = done;
         while (sd_ndag_next(&it, &r)) {
             const sd_packet *w = pp[k++];
-            if (r.pkt.caplen != w->caplen || r.pkt.wirelen != (w->wirelen > 0xffff ? 0xffff : w->wirelen) ||
-                r.pkt.ts != w->ts || memcmp(r.pkt.data, w->data, w->caplen) != 0)
+            uint32_t wlen = w->wirelen > 0xffff ? 0xffff : w->wirelen;
+            /* ERF reads min(captured, wlen): bytes beyond wlen are padding (7.2). */
+            uint32_t cap = w->caplen < wlen ? w->caplen : wlen;
+            if (r.pkt.caplen != cap || r.pkt.wirelen != wlen || r.pkt.ts != w->ts ||
+                memcmp(r.pkt.data, w->data, cap) != 0)
                 abort();
         }
         if (k != done + used)

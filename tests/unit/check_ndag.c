@@ -252,6 +252,37 @@ START_TEST(test_decode_edges)
     ck_assert_int_eq(sd_ndag_decode(&m, t, len, 0, NULL), SD_ERR_TRUNCATED);
     ck_assert_uint_eq(m.error, SD_NDAG_E_RECORD_OVERRUN);
     free(t);
+    /* Where the failure is. */
+    static const struct {
+        const char *file;
+        size_t offset;
+    } where[] = {{"rlen-past-end.bin", 24}, {"reccount-overflow.bin", 180}, {"trailing-bytes.bin", 102},
+                 {"bad-version-2.bin", 4}, {"bad-type-9.bin", 5}, {"reccount-zero.bin", 22}};
+    for (size_t i = 0; i < sizeof where / sizeof where[0]; i++) {
+        size_t blen;
+        uint8_t *bad = load_vec(where[i].file, &blen);
+        ck_assert_int_lt(sd_ndag_decode(&m, bad, blen, 0, NULL), 0);
+        ck_assert_uint_eq(m.error_offset, where[i].offset);
+        free(bad);
+    }
+    /* A tagged record longer than 65535 bytes (94 + pktlen) is fine. */
+    uint8_t *big = calloc(1, 24 + 94 + 65535);
+    ck_assert_ptr_nonnull(big);
+    uint8_t *t1 = load_vec("corsarotag-1rec.bin", &len);
+    memcpy(big, t1, 24 + 94);
+    big[24 + 11] = 0xff;
+    big[24 + 12] = 0xff;
+    ck_assert_int_eq(sd_ndag_decode(&m, big, 24 + 94 + 65535, 0, NULL), 0);
+    sd_ndag_iter it;
+    sd_ndag_record r;
+    sd_ndag_iter_init(&it, &m);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 1);
+    ck_assert_uint_eq(r.len, 94 + 65535);
+    ck_assert_uint_eq(r.pkt.caplen, 65535);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 0);
+    free(t1);
+    free(big);
+    len = 102;
     ck_assert_int_eq(sd_ndag_decode(NULL, e, len, 0, NULL), SD_ERR_INVAL);
     ck_assert_int_eq(sd_ndag_decode(&m, NULL, 5, 0, NULL), SD_ERR_INVAL);
     free(e);
