@@ -447,7 +447,6 @@ START_TEST(test_encode_erf_vector)
     ck_assert_mem_eq(buf, want, 33);
     ck_assert_mem_eq(buf + 34, want + 34, len - 34);
     ck_assert_uint_eq(buf[33] & ~SD__ERF_FLAG_VARLEN, want[33]);
-    free(want);
     /* Argument checks. */
     ck_assert_int_eq(sd_ndag_encode_erf(buf, 63, &h, &pp, 1, &used), SD_ERR_INVAL);
     ck_assert_int_eq(sd_ndag_encode_erf(buf, sizeof buf, &h, &pp, 1, NULL), SD_ERR_INVAL);
@@ -466,6 +465,7 @@ START_TEST(test_encode_erf_vector)
     n = sd_ndag_encode_erf(buf, sizeof buf, &h, qq, 2, &used);
     ck_assert_int_eq(n, 102);
     ck_assert_uint_eq(used, 2);
+    free(want); /* p.data points into it */
 }
 END_TEST
 
