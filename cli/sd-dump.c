@@ -21,6 +21,7 @@
 #include <arpa/inet.h>
 
 #include <stardust/err.h>
+#include <stardust/ndag_recv.h>
 #include <stardust/packet.h>
 #include <stardust/parse.h>
 #include <stardust/source.h>
@@ -1401,6 +1402,128 @@ static void print_stats(const sd_source *src, enum out_mode mode)
             (unsigned long long)st.malformed, (unsigned long long)st.dropped);
 }
 
+/* Per-stream loss table of an ndag: source (ndag.md 12.2, 12.4): one line
+ * per stream and a total line, on stderr; JSON: one object per stream and
+ * one for the totals. */
+static void print_ndag_table(sd_ndag_recv *r, enum out_mode mode)
+{
+    if (r == NULL)
+        return;
+    sd_ndag_recv_stats t;
+    memset(&t, 0, sizeof t);
+    t.size = sizeof t;
+    if (sd_ndag_recv_stats_get(r, &t) != 0)
+        return;
+    int n = sd_ndag_recv_streams(r, NULL, 0);
+    if (n < 0)
+        return;
+    sd_ndag_stream_stats *ss = calloc((size_t)n + 1, sizeof *ss);
+    if (ss == NULL)
+        return;
+    ss[0].size = sizeof *ss;
+    int got = sd_ndag_recv_streams(r, ss, (size_t)n + 1);
+    if (got > n + 1)
+        got = n + 1;
+    sd_cli_out o;
+    if (sd_cli_out_init(&o, stderr, 65536) != 0) {
+        free(ss);
+        return;
+    }
+    if (mode == OUT_JSON) {
+        for (int i = 0; i < got; i++) {
+            const sd_ndag_stream_stats *x = &ss[i];
+            sd_cli_json_begin(&o);
+            sd_cli_json_str(&o, "stream", x->group);
+            sd_cli_json_u64(&o, "port", x->port);
+            sd_cli_json_u64(&o, "monitor", x->monitor_id);
+            sd_cli_json_u64(&o, "lane", x->lane);
+            sd_cli_json_str(&o, "state", sd_ndag_stream_state_name(x->state));
+            sd_cli_json_u64(&o, "datagrams", x->datagrams);
+            sd_cli_json_u64(&o, "records", x->records);
+            sd_cli_json_u64(&o, "bytes", x->bytes);
+            sd_cli_json_i64(&o, "missing", x->missing);
+            sd_cli_json_u64(&o, "dropped", x->dropped);
+            sd_cli_json_u64(&o, "truncated", x->truncated);
+            sd_cli_json_u64(&o, "restarts", x->restarts);
+            sd_cli_json_u64(&o, "resyncs", x->resyncs);
+            sd_cli_json_u64(&o, "duplicates", x->duplicates);
+            sd_cli_json_u64(&o, "reordered", x->reordered);
+            sd_cli_json_u64(&o, "late", x->late);
+            sd_cli_json_u64(&o, "malformed", x->malformed);
+            sd_cli_json_u64(&o, "keepalives", x->keepalives);
+            sd_cli_json_u64(&o, "ts_zero", x->ts_zero);
+            sd_cli_json_u64(&o, "idle_ms", x->idle_ms);
+            sd_cli_json_end(&o);
+        }
+        sd_cli_json_begin(&o);
+        sd_cli_json_str(&o, "stream", "total");
+        sd_cli_json_u64(&o, "streams", t.streams);
+        sd_cli_json_u64(&o, "beacons", t.beacons);
+        sd_cli_json_u64(&o, "beacons_malformed", t.beacons_malformed);
+        sd_cli_json_u64(&o, "datagrams", t.datagrams);
+        sd_cli_json_u64(&o, "records", t.records);
+        sd_cli_json_i64(&o, "missing", t.missing);
+        sd_cli_json_u64(&o, "dropped", t.dropped);
+        sd_cli_json_u64(&o, "restarts", t.restarts);
+        sd_cli_json_u64(&o, "sender_restarts", t.sender_restarts);
+        sd_cli_json_u64(&o, "malformed", t.malformed);
+        sd_cli_json_i64(&o, "rcvbuf", t.rcvbuf);
+        sd_cli_json_end(&o);
+    } else {
+        sd_cli_out_printf(&o, "%-22s %5s %4s %-7s %9s %10s %8s %8s %5s %5s %5s %5s %5s %6s %5s %6s %8s\n", "stream",
+                          "mon", "lane", "state", "datagrams", "records", "missing", "dropped", "trunc", "rest",
+                          "dup", "reord", "late", "malf", "keep", "tszero", "idle_s");
+        for (int i = 0; i < got; i++) {
+            const sd_ndag_stream_stats *x = &ss[i];
+            char name[80];
+            snprintf(name, sizeof name, "%s:%u", x->group, (unsigned)x->port);
+            sd_cli_out_printf(&o,
+                              "%-22s %5u %4u %-7s %9llu %10llu %8lld %8llu %5llu %5llu %5llu %5llu %5llu %6llu "
+                              "%5llu %6llu %8.1f\n",
+                              name, (unsigned)x->monitor_id, (unsigned)x->lane, sd_ndag_stream_state_name(x->state),
+                              (unsigned long long)x->datagrams, (unsigned long long)x->records,
+                              (long long)x->missing, (unsigned long long)x->dropped,
+                              (unsigned long long)x->truncated, (unsigned long long)x->restarts,
+                              (unsigned long long)x->duplicates, (unsigned long long)x->reordered,
+                              (unsigned long long)x->late, (unsigned long long)x->malformed,
+                              (unsigned long long)x->keepalives, (unsigned long long)x->ts_zero,
+                              (double)x->idle_ms / 1000.0);
+        }
+        sd_cli_out_printf(&o,
+                          "%s: ndag total: streams %llu beacons %llu datagrams %llu records %llu missing %lld "
+                          "dropped %llu restarts %llu sender_restarts %llu duplicates %llu malformed %llu "
+                          "beacons_malformed %llu rcvbuf %lld\n",
+                          sd_cli_prog(), (unsigned long long)t.streams, (unsigned long long)t.beacons,
+                          (unsigned long long)t.datagrams, (unsigned long long)t.records, (long long)t.missing,
+                          (unsigned long long)t.dropped, (unsigned long long)t.restarts,
+                          (unsigned long long)t.sender_restarts, (unsigned long long)t.duplicates,
+                          (unsigned long long)t.malformed, (unsigned long long)t.beacons_malformed,
+                          (long long)t.rcvbuf);
+    }
+    sd_cli_out_close(&o);
+    free(ss);
+}
+
+/* Source diagnostics. Info lines keep libtrace's wording without a prefix
+ * ("Added new stream 225.44.0.1:44001 to thread 0", ndag.md 16); the rest
+ * is prefixed with the tool name. May run on the receiver's control
+ * thread: stdio locks the stream. */
+static void source_log(void *user, int level, const char *msg)
+{
+    (void)user;
+    if (level == SD_LOG_INFO)
+        fprintf(stderr, "%s\n", msg);
+    else if (level < SD_LOG_INFO)
+        fprintf(stderr, "%s: %s: %s\n", sd_cli_prog(), level == SD_LOG_ERROR ? "error" : "warning", msg);
+}
+
+static uint64_t mono_s(void)
+{
+    struct timespec ts;
+    clock_gettime(CLOCK_MONOTONIC, &ts);
+    return (uint64_t)ts.tv_sec;
+}
+
 /* ================================================================ main */
 
 static void usage(void)
@@ -1417,7 +1540,8 @@ static void usage(void)
            "  -o, --output FORMAT  text (default, tracepktdump layout) or json\n"
            "      --json           same as --output json\n"
            "  -q, --quiet          no per-packet output: print summary counts only\n"
-           "      --stats          print the source counters to stderr at the end\n"
+           "      --stats[=N]      print the source counters to stderr at the end (and\n"
+           "                       every N seconds); ndag: a per-stream loss table\n"
            "      --progress       show a progress line on stderr (default: when\n"
            "                       stderr is a terminal and stdout is not)\n"
            "      --no-progress    never show the progress line\n"
@@ -1437,7 +1561,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
-        {"stats", no_argument, NULL, OPT_STATS},
+        {"stats", optional_argument, NULL, OPT_STATS},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
         {"help", no_argument, NULL, 'h'},
@@ -1447,6 +1571,7 @@ int main(int argc, char **argv)
     uint64_t count = 0;
     const char *filter = NULL;
     int quiet = 0, want_stats = 0, progress_mode = -1;
+    uint64_t stats_every = 0;
     static struct dump d; /* large (name tables): keep it off the stack */
     d.mode = OUT_TEXT;
 
@@ -1478,6 +1603,8 @@ int main(int argc, char **argv)
             break;
         case OPT_STATS:
             want_stats = 1;
+            if (optarg != NULL && sd_cli_parse_u64(optarg, "stats interval", 1, 86400, &stats_every) != 0)
+                return sd_cli_usage_hint();
             break;
         case OPT_PROGRESS:
             progress_mode = 1;
@@ -1510,6 +1637,7 @@ int main(int argc, char **argv)
         sd_cli_liberror(rc, errbuf);
         return SD_CLI_EXIT_RUNTIME;
     }
+    sd_source_set_log(src, source_log, NULL);
     if (filter != NULL && (rc = sd_source_set_filter(src, filter)) != 0) {
         sd_cli_liberror(rc, sd_errmsg(src));
         sd_source_close(src);
@@ -1534,6 +1662,19 @@ int main(int argc, char **argv)
     }
     sd_cli_progress progress;
     sd_cli_progress_init(&progress, progress_mode);
+    sd_ndag_recv *ndag = NULL;
+    if (strcmp(fmt, "ndag") == 0) {
+        /* Start now (joins the beacon) to reach the receiver's counters. */
+        if ((rc = sd_source_start(src)) != 0) {
+            sd_cli_liberror(rc, sd_errmsg(src));
+            sd_cli_out_close(&d.out);
+            sd_source_close(src);
+            free_names(&d);
+            return SD_CLI_EXIT_RUNTIME;
+        }
+        ndag = sd_source_ndag(src);
+    }
+    uint64_t next_stats = stats_every ? mono_s() + stats_every : 0;
 
     static sd_parsed parsed[BATCH];
     const sd_packet *pkts[BATCH];
@@ -1549,6 +1690,19 @@ int main(int argc, char **argv)
         if (n < 0) {
             read_err = n;
             break;
+        }
+        if (next_stats && mono_s() >= next_stats) {
+            next_stats = mono_s() + stats_every;
+            sd_cli_progress_clear(&progress);
+            if (ndag != NULL)
+                print_ndag_table(ndag, d.mode);
+            else
+                print_stats(src, d.mode);
+        }
+        if (n == 0) {
+            /* A live source went quiet: show what was decoded so far. */
+            sd_cli_out_flush(&d.out);
+            continue;
         }
         if (d.mode == OUT_TEXT && !quiet) {
             for (int i = 0; i < n; i++)
@@ -1588,8 +1742,10 @@ int main(int argc, char **argv)
         sd_cli_liberror(read_err, sd_errmsg(src));
         exit_status = read_err == SD_ERR_FILTER ? SD_CLI_EXIT_USAGE : SD_CLI_EXIT_RUNTIME;
     }
-    if (want_stats)
+    if (want_stats) {
         print_stats(src, d.mode);
+        print_ndag_table(ndag, d.mode);
+    }
     sd_source_close(src);
     free_names(&d);
     return exit_status;

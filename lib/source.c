@@ -21,6 +21,7 @@ static const struct {
     {"pcapng", sd__source_pcapng_open},
     {"erf", sd__source_erf_open},
     {"gen", sd__source_gen_open},
+    {"ndag", sd__source_ndag_open},
 };
 
 void *sd__wandio_open(const char *path, char *errbuf, int *err)
@@ -160,10 +161,7 @@ int sd_source_open(sd_source **srcp, const char *uri, char *errbuf)
         for (size_t i = 0; i < sizeof native_schemes / sizeof native_schemes[0]; i++)
             if (strlen(native_schemes[i].scheme) == sl && strncmp(uri, native_schemes[i].scheme, sl) == 0)
                 fn = native_schemes[i].open;
-        if (sl == 4 && strncmp(uri, "ndag", 4) == 0) {
-            rc = sd__errbuf(errbuf, SD_ERR_UNSUPPORTED,
-                            "%s: the ndag: input is not available in this build", uri);
-        } else if (fn != NULL) {
+        if (fn != NULL) {
             rc = fn(src, src->path, NULL, errbuf);
         } else {
             /* Everything else is a libtrace URI (int:, pcapint:, dag:, ...). */

@@ -68,6 +68,13 @@ int sd__source_erf_open(struct sd_source *src, const char *path, void *io, char 
 int sd__source_trace_open(struct sd_source *src, const char *path, void *io, char *errbuf);
 /* gen: `path` is the option list after "gen:"; io is always NULL. */
 int sd__source_gen_open(struct sd_source *src, const char *path, void *io, char *errbuf);
+/* ndag: `path` is "IFACE,GROUP[,BEACONPORT]"; io is always NULL. */
+int sd__source_ndag_open(struct sd_source *src, const char *path, void *io, char *errbuf);
+
+/* lib/ndag_recv.c: the option checks of sd_ndag_recv_open() (group,
+ * interface), without opening anything. */
+struct sd_ndag_recv_opts;
+int sd__ndag_recv_check(const struct sd_ndag_recv_opts *o, char *errbuf);
 
 /* Allocate a source with default settings for uri (also its path), or
  * write errbuf and return NULL; sd__source_free() undoes it before a

@@ -14,7 +14,13 @@
  *   gen:KEY=VALUE,...             synthetic telescope traffic (gen.h)
  *   int:IFACE, pcapint:IFACE, dag:DEV, ring:IFACE, ...
  *                                 any other libtrace URI: Debian's libtrace 3
- *   ndag:IFACE,GROUP,PORT         reserved for the nDAG module
+ *   ndag:IFACE,GROUP[,PORT]       nDAG multicast (ndag_recv.h): joins the
+ *                                 beacon GROUP:PORT (default 9001) on
+ *                                 IFACE at start, then every announced
+ *                                 stream; IPv4 or IPv6 numeric group.
+ *                                 Interface and group are checked at open.
+ *                                 Detailed per-stream counters:
+ *                                 sd_source_ndag()
  *
  * Lifecycle: sd_source_open() -> setters -> sd_source_start() (optional: the
  * first sd_source_read() starts the source) -> sd_source_read()... ->
