@@ -15,4 +15,11 @@ check "example builds with pkg-config --cflags --libs libstardust" \
     CFLAGS="-O2 -Wall -Wextra ${SD_SAN_CFLAGS:-}"
 out=$(LD_LIBRARY_PATH="$libdir" "$TMP/read_trace" "$(data pcap/libtrace/100_packets.pcap)")
 expect_eq "example reads the trace" "$out" "100 packets, 5984 bytes captured"
+# ndag_recv: a real capture replayed in a private network namespace
+real="$(data ndag/real/tracemcast-100_packets.pcap)"
+out=$(LD_LIBRARY_PATH="$libdir" sh "$SD_SRCDIR/tests/netns-run" sh -c '
+    timeout 30 "$1" lo 225.44.0.1 44000 2 100 >"$2/ndag.out" & pid=$!
+    for i in $(seq 20); do kill -0 $pid 2>/dev/null || break; python3 "$3/../tools/ndag-replay.py" --top "$4" 2>/dev/null; sleep 0.2; done
+    wait $pid; cat "$2/ndag.out"' sh "$TMP/ndag_recv" "$TMP" "$SD_DATA" "$real")
+expect_eq "ndag_recv example receives the capture" "$out" "100 packets, 1 streams, 0 datagrams missing, 0 dropped"
 finish
