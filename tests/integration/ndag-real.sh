@@ -84,6 +84,27 @@ for cap in "$real"/tracemcast-*.pcap; do
 done
 expect_eq "tracemcast captures tested" "$n" 4
 
+# SIGINT stops sd-dump (no -c): exit 0, the loss table is printed; the
+# periodic table (--stats=1) shows when all packets arrived.
+cap="$real/tracemcast-100_packets-2streams-mtu1400.pcap"
+python3 "$SPLIT" "$cap" 44000 "$TMP/int.b.pcap" "$TMP/int.d.pcap"
+timeout 60 sd-dump -q --stats=1 ndag:lo,225.44.0.1,44000 >"$TMP/int.out" 2>"$TMP/int.err" &
+pid=$!
+i=0
+while [ "$(grep -c '^Added new stream' "$TMP/int.err")" -lt 2 ] && [ $i -lt 100 ]; do
+    python3 "$REPLAY" --top "$TMP/int.b.pcap" 2>/dev/null; sleep 0.1; i=$((i + 1))
+done
+python3 "$REPLAY" --top "$TMP/int.d.pcap" 2>/dev/null
+i=0
+while ! grep -q 'ndag total: .* records 100 ' "$TMP/int.err" && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+kill -INT "$pid"
+rc=0
+wait "$pid" || rc=$?
+expect_eq "SIGINT: exit status" "$rc" 0
+expect_eq "SIGINT: summary packets" "$(sed -n 's/^packets *//p' "$TMP/int.out")" 100
+check "SIGINT: per-stream table printed" grep -q '^225.44.0.1:[0-9]* *1 *[01] active' "$TMP/int.err"
+expect_eq "SIGINT: final total line" "$(tail -n 1 "$TMP/int.err" | sed -n 's/.*ndag total: streams \([0-9]*\) .* records \([0-9]*\) missing \([0-9-]*\) .*/\1 \2 \3/p')" "2 100 0"
+
 # Tagged streams (CORSAROTAG) from corsarotagger: packet count from the
 # tracestats file, and the packets decode as libtrace decodes them (the
 # capture line and the tag lines are left out: tags are a later issue).
