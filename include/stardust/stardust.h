@@ -13,5 +13,6 @@
 #include <stardust/erf_writer.h>
 #include <stardust/gen.h>
 #include <stardust/ndag.h>
+#include <stardust/ndag_send.h>
 
 #endif
