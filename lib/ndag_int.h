@@ -49,10 +49,14 @@ struct sd_ndag_sender;
 /* Receives every datagram instead of a socket: stream -1 for beacons. */
 typedef void (*sd__ndag_sink_fn)(void *userdata, int stream, const uint8_t *d, size_t len);
 
-/* sd_ndag_send_open() without sockets or timer thread: datagrams go to fn
- * (the first beacon included); sd__ndag_send_tick() drives the timers. */
+/* sd_ndag_send_open() without sockets: datagrams go to fn (the first beacon
+ * included; fn must be thread-safe when with_timer is set). Without the
+ * timer thread, sd__ndag_send_tick() drives the timers. */
 int sd__ndag_send_open_sink(struct sd_ndag_sender **sp, const struct sd_ndag_send_opts *o,
-                            sd__ndag_sink_fn fn, void *userdata, char *errbuf);
+                            sd__ndag_sink_fn fn, void *userdata, int with_timer, char *errbuf);
+
+/* Set the seqno the next datagram of stream gets (tests of the wrap). */
+void sd__ndag_send_set_seq(struct sd_ndag_sender *s, unsigned stream, uint32_t seq);
 
 /* One pass of the timer thread at monotonic time now_ns: beacon when due,
  * flush datagrams older than flush_ms, keepalives on idle streams. */

@@ -673,7 +673,7 @@ static int check_opts(const sd_ndag_send_opts *o, char *errbuf)
 }
 
 static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__ndag_sink_fn sink,
-                       void *sink_ud, char *errbuf)
+                       void *sink_ud, int with_timer, char *errbuf)
 {
     if (sp == NULL || opts == NULL)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: NULL argument");
@@ -791,7 +791,7 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
     /* First beacon at once (11.2), so receivers can join before data. */
     send_beacon(s);
     s->next_beacon_ns = t0 + (uint64_t)o.beacon_ms * 1000000u;
-    if (sink == NULL) {
+    if (with_timer) {
         int e = pthread_create(&s->thread, NULL, timer_main, s);
         if (e != 0) {
             free_sender(s);
@@ -806,15 +806,21 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
 
 int sd_ndag_send_open(sd_ndag_sender **sp, const sd_ndag_send_opts *o, char *errbuf)
 {
-    return open_common(sp, o, NULL, NULL, errbuf);
+    return open_common(sp, o, NULL, NULL, 1, errbuf);
 }
 
 int sd__ndag_send_open_sink(sd_ndag_sender **sp, const sd_ndag_send_opts *o, sd__ndag_sink_fn fn,
-                            void *userdata, char *errbuf)
+                            void *userdata, int with_timer, char *errbuf)
 {
     if (fn == NULL)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: NULL sink");
-    return open_common(sp, o, fn, userdata, errbuf);
+    return open_common(sp, o, fn, userdata, with_timer, errbuf);
+}
+
+void sd__ndag_send_set_seq(sd_ndag_sender *s, unsigned stream, uint32_t seq)
+{
+    if (s != NULL && stream < s->nstreams)
+        s->streams[stream].next_seq = seq;
 }
 
 static void add_stats(sd_ndag_send_stats *t, const sd_ndag_send_stats *a)

@@ -15,4 +15,10 @@ check "example builds with pkg-config --cflags --libs libstardust" \
     CFLAGS="-O2 -Wall -Wextra ${SD_SAN_CFLAGS:-}"
 out=$(LD_LIBRARY_PATH="$libdir" "$TMP/read_trace" "$(data pcap/libtrace/100_packets.pcap)")
 expect_eq "example reads the trace" "$out" "100 packets, 5984 bytes captured"
+if [ "$(id -u)" -eq 0 ] || unshare -r -n true 2>/dev/null; then
+    out=$(LD_LIBRARY_PATH="$libdir" sh "$SD_SRCDIR/tests/netns-run" "$TMP/ndag_send" \
+        "$(data pcap/libtrace/100_packets.pcap)" 225.44.0.77 44770)
+    expect_eq "ndag_send example multicasts the trace (in a private namespace)" "$out" \
+        "100 packets in 1 datagrams"
+fi
 finish
