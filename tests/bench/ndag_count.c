@@ -14,8 +14,10 @@
  * Prints one JSON object on stdout at exit:
  *   {"tool":"ndag_count","datagrams":N,"bytes":N,"records":N,"data_datagrams":N,
  *    "other_datagrams":N,"truncated":N,"seconds":S,"active_seconds":S,
- *    "records_per_s":R,"datagrams_per_s":R,"rcvbuf":N}
- * active_seconds runs from the first datagram to the last one.
+ *    "records_per_s":R,"datagrams_per_s":R,"rcvbuf":N,"cpu_seconds":S,
+ *    "ns_per_record_cpu":T}
+ * active_seconds runs from the first datagram to the last one; cpu_seconds
+ * is the user + system time of the process (getrusage).
  * Multicast: run it inside tests/netns-run only. */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -28,6 +30,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/resource.h>
 #include <sys/socket.h>
 #include <time.h>
 #include <unistd.h>
@@ -195,15 +198,19 @@ int main(int argc, char **argv)
             }
         }
     }
+    struct rusage ru;
+    getrusage(RUSAGE_SELF, &ru);
+    double cpu = (double)ru.ru_utime.tv_sec + (double)ru.ru_utime.tv_usec * 1e-6 + (double)ru.ru_stime.tv_sec +
+                 (double)ru.ru_stime.tv_usec * 1e-6;
     double total = now() - t_start, active = t_last > t_first ? t_last - t_first : 0;
     printf("{\"tool\":\"ndag_count\",\"datagrams\":%llu,\"bytes\":%llu,\"records\":%llu,"
            "\"data_datagrams\":%llu,\"other_datagrams\":%llu,\"truncated\":%llu,"
            "\"seconds\":%.3f,\"active_seconds\":%.6f,\"records_per_s\":%.0f,"
-           "\"datagrams_per_s\":%.0f,\"rcvbuf\":%d}\n",
+           "\"datagrams_per_s\":%.0f,\"rcvbuf\":%d,\"cpu_seconds\":%.6f,\"ns_per_record_cpu\":%.2f}\n",
            (unsigned long long)dgrams, (unsigned long long)bytes, (unsigned long long)records,
            (unsigned long long)data, (unsigned long long)other, (unsigned long long)truncated, total,
            active, active > 0 ? (double)records / active : 0, active > 0 ? (double)dgrams / active : 0,
-           rcvbuf);
+           rcvbuf, cpu, records > 0 ? cpu * 1e9 / (double)records : 0);
     for (int s = 0; s < nfd; s++)
         close(pfd[s].fd);
     return 0;
