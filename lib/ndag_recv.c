@@ -105,6 +105,7 @@ struct lane {
     struct iovec *iov;
     struct dgram *dg;
     unsigned ndg, curdg;
+    int full;                /* the last refill filled every buffer */
     int iter_active;
     sd_ndag_iter it;
     struct stream *it_stream;
@@ -518,9 +519,13 @@ static int lane_init(sd_ndag_recv *r, struct lane *l, unsigned id)
     if (!l->mbox || !l->pfd || !l->sock_stream || !l->bufs || !l->msgs || !l->iov || !l->dg || !l->recs ||
         !l->rec_stream)
         return SD_ERR_NOMEM;
+    /* Set up once: recvmmsg() writes back only msg_len, msg_flags and
+     * msg_controllen (0 here), never the iovec or name fields. */
     for (unsigned i = 0; i < r->batch; i++) {
         l->iov[i].iov_base = l->bufs + (size_t)i * DGRAM_BUF;
         l->iov[i].iov_len = DGRAM_BUF;
+        l->msgs[i].msg_hdr.msg_iov = &l->iov[i];
+        l->msgs[i].msg_hdr.msg_iovlen = 1;
     }
     l->wake_fd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
     if (l->wake_fd < 0)
@@ -778,9 +783,29 @@ static int start_datagram(struct lane *l, const struct dgram *d, const uint8_t *
     return 1;
 }
 
+/* Per-record counters of the current datagram, kept in registers and
+ * added to the stream's atomics once per datagram, not once per record. */
+struct rec_counts {
+    uint64_t records, skipped, dropped, ts_zero;
+};
+
+static void flush_counts(struct stream *s, struct rec_counts *c)
+{
+    if (c->records > 0)
+        CADD(s->records, c->records);
+    if (c->skipped > 0)
+        CADD(s->skipped, c->skipped);
+    if (c->dropped > 0)
+        CADD(s->dropped, c->dropped);
+    if (c->ts_zero > 0)
+        CADD(s->ts_zero, c->ts_zero);
+    memset(c, 0, sizeof *c);
+}
+
 /* Move records of the buffered datagrams into recs[out..n); returns out. */
 static unsigned emit(struct lane *l, unsigned out, unsigned n)
 {
+    struct rec_counts c = {0};
     while (out < n) {
         if (!l->iter_active) {
             if (l->curdg >= l->ndg)
@@ -792,27 +817,29 @@ static unsigned emit(struct lane *l, unsigned out, unsigned n)
             continue;
         }
         sd_ndag_record *rec = &l->recs[out];
+        struct stream *s = l->it_stream;
         if (!sd_ndag_next(&l->it, rec)) {
             l->iter_active = 0;
+            flush_counts(s, &c);
             continue;
         }
-        struct stream *s = l->it_stream;
         if (!rec->has_packet) {
-            CADD(s->skipped, 1);
+            c.skipped++;
             continue;
         }
         if (rec->tag == NULL) {
             if (s->skip_lctr)
                 s->skip_lctr = 0;
             else if (!is_colour(rec->erf_type))
-                CADD(s->dropped, rec->lctr);
+                c.dropped += rec->lctr;
         }
-        if (rec->pkt.ts == 0)
-            CADD(s->ts_zero, 1);
-        CADD(s->records, 1);
+        c.ts_zero += rec->pkt.ts == 0;
+        c.records++;
         l->rec_stream[out] = s->index;
         out++;
     }
+    if (l->iter_active)
+        flush_counts(l->it_stream, &c);
     return out;
 }
 
@@ -821,7 +848,17 @@ static unsigned emit(struct lane *l, unsigned out, unsigned n)
 static int refill(sd_ndag_recv *r, struct lane *l, int wait_ms)
 {
     l->ndg = l->curdg = 0;
-    int rc = poll(l->pfd, l->nsock + 1, wait_ms);
+    int rc;
+    if (l->full) {
+        /* The last batch was full, so more is most likely queued: read
+         * without the poll() system call. Mail and stop are atomics,
+         * checked below and by the caller; an eventfd left readable is
+         * consumed by the next poll(). */
+        rc = 1;
+        l->pfd[0].revents = 0;
+    } else {
+        rc = poll(l->pfd, l->nsock + 1, wait_ms);
+    }
     if (atomic_load(&r->stopping))
         return SD_EOF;
     if (rc < 0)
@@ -833,6 +870,10 @@ static int refill(sd_ndag_recv *r, struct lane *l, int wait_ms)
     }
     if (atomic_load_explicit(&l->mail_pending, memory_order_acquire))
         lane_drain_mail(r, l);
+    if (l->full)
+        for (unsigned k = 1; k <= l->nsock; k++)
+            l->pfd[k].revents = POLLIN; /* after the mail: new sockets too */
+    l->full = 0;
     if (rc == 0 || l->nsock == 0)
         return 0;
     uint64_t now = now_ms();
@@ -841,15 +882,6 @@ static int refill(sd_ndag_recv *r, struct lane *l, int wait_ms)
         unsigned k = 1 + (l->rr + t) % l->nsock;
         if (!(l->pfd[k].revents & (POLLIN | POLLERR)))
             continue;
-        for (unsigned i = used; i < r->batch; i++) {
-            l->msgs[i].msg_hdr.msg_iov = &l->iov[i];
-            l->msgs[i].msg_hdr.msg_iovlen = 1;
-            l->msgs[i].msg_hdr.msg_name = NULL;
-            l->msgs[i].msg_hdr.msg_namelen = 0;
-            l->msgs[i].msg_hdr.msg_control = NULL;
-            l->msgs[i].msg_hdr.msg_controllen = 0;
-            l->msgs[i].msg_hdr.msg_flags = 0;
-        }
         int got = recvmmsg(l->pfd[k].fd, &l->msgs[used], r->batch - used, MSG_DONTWAIT, NULL);
         if (got <= 0)
             continue;
@@ -865,6 +897,7 @@ static int refill(sd_ndag_recv *r, struct lane *l, int wait_ms)
     }
     l->rr++;
     l->ndg = used;
+    l->full = used == r->batch;
     return (int)used;
 }
 

@@ -16,8 +16,9 @@
  * descriptor is touched); nothing is printed per packet. Prints one JSON
  * object on stdout at exit with the packets, the receiver's counters
  * (datagrams, missing, malformed), the wall time from the first to the last
- * packet, the CPU time of the whole process (getrusage: lanes, control
- * thread, kernel time of recvmmsg) and of the lane threads alone
+ * packet, the CPU time of the receiver (getrusage of the process minus
+ * the watching main thread: lanes, control thread, kernel time of
+ * recvmmsg) and of the lane threads alone
  * (CLOCK_THREAD_CPUTIME_ID, read at the end of each lane thread: not
  * available with --api run), both per record, and the maximum RSS after
  * open, when ready, when half of --count had arrived and at the end, to
@@ -238,7 +239,7 @@ int main(int argc, char **argv)
     double t0 = mono(), t_change = t0;
     uint64_t seen = 0;
     for (;;) {
-        usleep(10000);
+        usleep(20000);
         double t = mono();
         if (rss_ready < 0) {
             (void)sd_ndag_recv_stats_get(r, &st);
@@ -265,7 +266,8 @@ int main(int argc, char **argv)
     else
         for (unsigned i = 0; i < nlanes; i++)
             pthread_join(lanes[i].thread, NULL);
-    double cpu = process_cpu();
+    /* the receiver's CPU: lanes and control thread, not this watcher */
+    double cpu = process_cpu() - thread_cpu();
     long rss_end = maxrss_kb();
     (void)sd_ndag_recv_stats_get(r, &st);
 
