@@ -42,6 +42,7 @@ struct stream {
     uint64_t cur_first_ns;   /* when cur got its first record */
     uint64_t last_tx_ns;     /* last data datagram or keepalive */
     int pending_err;         /* a send failed since the last flush (sd_err) */
+    int join_waited;         /* the first transmit waited for join_delay_ms */
     sd_ndag_send_stats st;
 };
 
@@ -57,6 +58,7 @@ struct sd_ndag_sender {
     uint8_t beacon[10 + 2 * MAX_STREAMS];
     size_t beacon_len;
     uint64_t next_beacon_ns;
+    uint64_t data_from_ns;   /* first beacon + join_delay_ms: no data before */
     atomic_ulong beacons, beacon_errors;
     atomic_uint rr;
     /* timer thread */
@@ -94,6 +96,7 @@ void sd_ndag_send_opts_init(sd_ndag_send_opts *o)
     o->sndbuf = 16u << 20;
     o->batch = MAX_BATCH;
     o->spread = SD_NDAG_SPREAD_FLOW;
+    o->join_delay_ms = 100;
 }
 
 /* ---------------------------------------------------------------- spreading */
@@ -166,6 +169,20 @@ static int transmit(sd_ndag_sender *s, struct stream *st)
     int rc = 0;
     if (nq == 0)
         return 0;
+    if (!st->join_waited) {
+        /* Receivers join a stream's group only when its port appears in a
+         * beacon (11.3): data sent at once after the first beacon is lost
+         * to every receiver, and unseen (a join mid-stream counts no gap,
+         * 12.2). Once per stream, so no clock read per datagram after. */
+        st->join_waited = 1;
+        uint64_t now = sd__ndag_now_ns();
+        if (s->sink == NULL && now < s->data_from_ns) {
+            uint64_t t = s->data_from_ns;
+            struct timespec ts = {(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
+            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
+                ;
+        }
+    }
     if (s->sink != NULL) {
         for (unsigned i = 0; i < nq; i++)
             s->sink(s->sink_ud, st->id, st->bufs + (size_t)i * s->o.max_datagram, st->qlen[i]);
@@ -664,6 +681,9 @@ static int check_opts(const sd_ndag_send_opts *o, char *errbuf)
                           "nDAG sender: keepalive interval %u ms out of range: 0 (off) or 100 to "
                           "600000 ms",
                           o->keepalive_ms);
+    if (o->join_delay_ms > 10000)
+        return sd__errbuf(errbuf, SD_ERR_INVAL,
+                          "nDAG sender: join delay %u ms out of range: 0 to 10000 ms", o->join_delay_ms);
     if (o->batch < 1 || o->batch > MAX_BATCH)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: batch %u out of range: 1 to %u",
                           o->batch, MAX_BATCH);
@@ -791,6 +811,7 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
     /* First beacon at once (11.2), so receivers can join before data. */
     send_beacon(s);
     s->next_beacon_ns = t0 + (uint64_t)o.beacon_ms * 1000000u;
+    s->data_from_ns = sd__ndag_now_ns() + (uint64_t)o.join_delay_ms * 1000000u;
     if (with_timer) {
         int e = pthread_create(&s->thread, NULL, timer_main, s);
         if (e != 0) {

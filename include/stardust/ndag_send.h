@@ -79,6 +79,10 @@ typedef struct sd_ndag_send_opts {
     int spread;              /* enum sd_ndag_spread, default SD_NDAG_SPREAD_FLOW */
     sd_log_fn log;           /* warnings (MTU, socket buffer, send errors); NULL = silent */
     void *log_userdata;
+    unsigned join_delay_ms;  /* hold the first data datagram until this long after
+                                the first beacon, so that receivers already running
+                                have joined the stream groups (they join on the
+                                beacon, 11.3): 0 .. 10000, default 100. Since: 0.2 */
     /* WARNING: append new fields here only (ABI); _init() must set them. */
 } sd_ndag_send_opts;
 
