@@ -45,8 +45,8 @@ static void help(void)
            "      --beacon-ms MS      beacon interval 100..10000 (default 1000)\n"
            "      --keepalive-ms MS   keepalive after MS idle, 0 = none (default 5000)\n"
            "      --keepalive-short   8-byte keepalives (DAG form; breaks libtrace >= 4.0.23)\n"
-           "      --join-delay-ms MS  first data MS after the first beacon, so running\n"
-           "                          receivers can join: 0..10000 (default 100)\n"
+           "      --join-delay MS     wait MS after the first beacon before sending data,\n"
+           "                          so waiting receivers can join (default 500)\n"
            "\n"
            "What and how fast:\n"
            "  -f, --filter BPF        send only packets matching the filter\n"
@@ -119,8 +119,8 @@ static uint64_t due(struct pacer *pc, const sd_packet *p)
 }
 
 enum {
-    OPT_FIRST_PORT = 256, OPT_TTL, OPT_SPREAD, OPT_FLUSH_MS, OPT_BEACON_MS, OPT_KEEPALIVE_MS,
-    OPT_KEEPALIVE_SHORT, OPT_JOIN_DELAY_MS, OPT_SPEED, OPT_PPS, OPT_TOP, OPT_PROGRESS, OPT_NO_PROGRESS
+    OPT_FIRST_PORT = 256, OPT_TTL, OPT_SPREAD, OPT_FLUSH_MS, OPT_BEACON_MS, OPT_KEEPALIVE_MS, OPT_JOIN_DELAY,
+    OPT_KEEPALIVE_SHORT, OPT_SPEED, OPT_PPS, OPT_TOP, OPT_PROGRESS, OPT_NO_PROGRESS
 };
 
 static int parse_uint(const char *text, const char *what, uint64_t min, uint64_t max, unsigned *out)
@@ -149,7 +149,7 @@ int main(int argc, char **argv)
         {"beacon-ms", required_argument, NULL, OPT_BEACON_MS},
         {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE_MS},
         {"keepalive-short", no_argument, NULL, OPT_KEEPALIVE_SHORT},
-        {"join-delay-ms", required_argument, NULL, OPT_JOIN_DELAY_MS},
+        {"join-delay", required_argument, NULL, OPT_JOIN_DELAY},
         {"filter", required_argument, NULL, 'f'},
         {"count", required_argument, NULL, 'c'},
         {"speed", required_argument, NULL, OPT_SPEED},
@@ -247,7 +247,7 @@ int main(int argc, char **argv)
         case OPT_KEEPALIVE_SHORT:
             o.keepalive_short = 1;
             break;
-        case OPT_JOIN_DELAY_MS:
+        case OPT_JOIN_DELAY:
             if (parse_uint(optarg, "join delay", 0, 10000, &u) != 0)
                 return sd_cli_usage_hint();
             o.join_delay_ms = u;

@@ -42,7 +42,6 @@ struct stream {
     uint64_t cur_first_ns;   /* when cur got its first record */
     uint64_t last_tx_ns;     /* last data datagram or keepalive */
     int pending_err;         /* a send failed since the last flush (sd_err) */
-    int join_waited;         /* the first transmit waited for join_delay_ms */
     sd_ndag_send_stats st;
 };
 
@@ -58,7 +57,6 @@ struct sd_ndag_sender {
     uint8_t beacon[10 + 2 * MAX_STREAMS];
     size_t beacon_len;
     uint64_t next_beacon_ns;
-    uint64_t data_from_ns;   /* first beacon + join_delay_ms: no data before */
     atomic_ulong beacons, beacon_errors;
     atomic_uint rr;
     /* timer thread */
@@ -96,7 +94,7 @@ void sd_ndag_send_opts_init(sd_ndag_send_opts *o)
     o->sndbuf = 16u << 20;
     o->batch = MAX_BATCH;
     o->spread = SD_NDAG_SPREAD_FLOW;
-    o->join_delay_ms = 100;
+    o->join_delay_ms = 500;
 }
 
 /* ---------------------------------------------------------------- spreading */
@@ -169,20 +167,6 @@ static int transmit(sd_ndag_sender *s, struct stream *st)
     int rc = 0;
     if (nq == 0)
         return 0;
-    if (!st->join_waited) {
-        /* Receivers join a stream's group only when its port appears in a
-         * beacon (11.3): data sent at once after the first beacon is lost
-         * to every receiver, and unseen (a join mid-stream counts no gap,
-         * 12.2). Once per stream, so no clock read per datagram after. */
-        st->join_waited = 1;
-        uint64_t now = sd__ndag_now_ns();
-        if (s->sink == NULL && now < s->data_from_ns) {
-            uint64_t t = s->data_from_ns;
-            struct timespec ts = {(time_t)(t / 1000000000u), (long)(t % 1000000000u)};
-            while (clock_nanosleep(CLOCK_MONOTONIC, TIMER_ABSTIME, &ts, NULL) == EINTR)
-                ;
-        }
-    }
     if (s->sink != NULL) {
         for (unsigned i = 0; i < nq; i++)
             s->sink(s->sink_ud, st->id, st->bufs + (size_t)i * s->o.max_datagram, st->qlen[i]);
@@ -811,7 +795,6 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
     /* First beacon at once (11.2), so receivers can join before data. */
     send_beacon(s);
     s->next_beacon_ns = t0 + (uint64_t)o.beacon_ms * 1000000u;
-    s->data_from_ns = sd__ndag_now_ns() + (uint64_t)o.join_delay_ms * 1000000u;
     if (with_timer) {
         int e = pthread_create(&s->thread, NULL, timer_main, s);
         if (e != 0) {
@@ -820,6 +803,14 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
                               strerror(e));
         }
         s->have_thread = 1;
+    }
+    if (sink == NULL && o.join_delay_ms > 0) {
+        /* Receivers learn the stream ports from the beacon just sent and
+         * join them; data sent before that is lost to them. */
+        struct timespec d = {.tv_sec = o.join_delay_ms / 1000,
+                             .tv_nsec = (long)(o.join_delay_ms % 1000) * 1000000L};
+        while (nanosleep(&d, &d) != 0 && errno == EINTR)
+            ;
     }
     *sp = s;
     return 0;

@@ -8,7 +8,7 @@
 #
 # Readiness: sd-dump joins the beacon group before it reads; the sender is
 # started once `ip maddr` lists the group on the device (a bounded wait),
-# and its first data waits --join-delay-ms after its first beacon, so the
+# and its first data waits --join-delay (500 ms) after its first beacon, so the
 # receiver has joined the streams. No timing asserts: timeouts only catch
 # hangs.
 if [ "${SD_IN_NETNS:-}" != 1 ]; then
