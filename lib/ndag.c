@@ -7,6 +7,7 @@
 #include <stardust/ndag.h>
 #include "erf_int.h"
 #include "internal.h"
+#include "ndag_int.h"
 
 static const char *const error_names[SD_NDAG_E_COUNT] = {
     "ok",          "truncated_header", "bad_magic",        "bad_version", "bad_type",
@@ -306,6 +307,45 @@ int sd_ndag_encode_keepalive(uint8_t *dst, size_t cap, uint16_t monitor_id, cons
     return (int)len;
 }
 
+int sd__ndag_dgram_append(struct sd__ndag_dgram *d, const sd_packet *p)
+{
+    size_t need = sd__erf_encoded_len(p);
+    if (need == 0)
+        return SD__NDAG_SKIP; /* no ERF type for this link type */
+    if (d->count > 0 && (d->count >= 0x7fff || need > d->cap - d->len))
+        return SD__NDAG_FULL; /* the next datagram takes it */
+    if (need > d->cap - d->len) {
+        /* Alone and still too big: shorten the captured bytes, keep wlen,
+         * leave the flag clear (6.1, recommended sender behaviour). */
+        sd_packet cut = *p;
+        cut.caplen = 0;
+        size_t framing = sd__erf_encoded_len(&cut);
+        cut.caplen = (uint32_t)(d->cap - d->len - framing);
+        int rc = sd__erf_encode(d->buf + d->len, d->cap - d->len, &cut, 0);
+        if (rc <= 0)
+            return SD__NDAG_SKIP; /* cannot happen: cap >= 64 > framing */
+        d->len += (size_t)rc;
+        d->count++;
+        return SD__NDAG_CUT;
+    }
+    int rc = sd__erf_encode(d->buf + d->len, d->cap - d->len, p, 0);
+    if (rc <= 0)
+        return SD__NDAG_SKIP; /* cannot happen after sd__erf_encoded_len() */
+    d->len += (size_t)rc;
+    d->count++;
+    return SD__NDAG_APPENDED;
+}
+
+size_t sd__ndag_dgram_finish(struct sd__ndag_dgram *d, const sd_ndag_encap *h)
+{
+    put_common(d->buf, SD_NDAG_ENCAPERF, h->monitor_id);
+    memcpy(d->buf + 8, h->started, 8);
+    sd__put_be32(d->buf + 16, h->seqno);
+    sd__put_be16(d->buf + 20, h->stream_id);
+    sd__put_be16(d->buf + 22, (uint16_t)d->count);
+    return d->len;
+}
+
 int sd_ndag_encode_erf(uint8_t *dst, size_t cap, const sd_ndag_encap *h, const sd_packet *const *pkts,
                        size_t n, size_t *consumed)
 {
@@ -315,48 +355,21 @@ int sd_ndag_encode_erf(uint8_t *dst, size_t cap, const sd_ndag_encap *h, const s
     if (dst == NULL || h == NULL || consumed == NULL || (pkts == NULL && n > 0) || cap < 64 ||
         memcmp(h->started, zero, 8) == 0)
         return SD_ERR_INVAL;
-    if (cap > 0xffff)
-        cap = 0xffff;
-    size_t off = SD_NDAG_ENCAP_LEN;
-    unsigned count = 0;
+    struct sd__ndag_dgram d;
+    sd__ndag_dgram_start(&d, dst, cap);
     size_t i = 0;
-    for (; i < n && count < 0x7fff; i++) {
-        const sd_packet *p = pkts[i];
-        size_t need = sd__erf_encoded_len(p);
-        if (need == 0)
-            continue; /* no ERF type for this link type: skip it */
-        if (need > cap - off) {
-            if (count > 0)
-                break; /* the next datagram takes it */
-            /* Alone and still too big: shorten the captured bytes, keep
-             * wlen, leave the flag clear (6.1, sender). */
-            sd_packet cut = *p;
-            cut.caplen = 0;
-            size_t framing = sd__erf_encoded_len(&cut);
-            cut.caplen = (uint32_t)(cap - off - framing);
-            int rc = sd__erf_encode(dst + off, cap - off, &cut, 0);
-            if (rc <= 0)
-                return SD_ERR_INVAL;
-            off += (size_t)rc;
-            count++;
-            i++;
+    while (i < n) {
+        int rc = sd__ndag_dgram_append(&d, pkts[i]);
+        if (rc == SD__NDAG_FULL)
             break;
-        }
-        int rc = sd__erf_encode(dst + off, cap - off, p, 0);
-        if (rc <= 0)
-            continue; /* cannot happen after sd__erf_encoded_len(); skip */
-        off += (size_t)rc;
-        count++;
+        i++;
+        if (rc == SD__NDAG_CUT)
+            break; /* the datagram is full */
     }
     *consumed = i;
-    if (count == 0)
+    if (d.count == 0)
         return 0;
-    put_common(dst, SD_NDAG_ENCAPERF, h->monitor_id);
-    memcpy(dst + 8, h->started, 8);
-    sd__put_be32(dst + 16, h->seqno);
-    sd__put_be16(dst + 20, h->stream_id);
-    sd__put_be16(dst + 22, (uint16_t)count);
-    return (int)off;
+    return (int)sd__ndag_dgram_finish(&d, h);
 }
 
 /* ---- sequence accounting (12.2) ---- */

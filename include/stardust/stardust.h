@@ -14,5 +14,6 @@
 #include <stardust/gen.h>
 #include <stardust/ndag.h>
 #include <stardust/ndag_recv.h>
+#include <stardust/ndag_send.h>
 
 #endif

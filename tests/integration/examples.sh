@@ -22,4 +22,10 @@ out=$(LD_LIBRARY_PATH="$libdir" sh "$SD_SRCDIR/tests/netns-run" sh -c '
     for i in $(seq 20); do kill -0 $pid 2>/dev/null || break; python3 "$3/../tools/ndag-replay.py" --top "$4" 2>/dev/null; sleep 0.2; done
     wait $pid; cat "$2/ndag.out"' sh "$TMP/ndag_recv" "$TMP" "$SD_DATA" "$real")
 expect_eq "ndag_recv example receives the capture" "$out" "100 packets, 1 streams, 0 datagrams missing, 0 dropped"
+if [ "$(id -u)" -eq 0 ] || unshare -r -n true 2>/dev/null; then
+    out=$(LD_LIBRARY_PATH="$libdir" sh "$SD_SRCDIR/tests/netns-run" "$TMP/ndag_send" \
+        "$(data pcap/libtrace/100_packets.pcap)" 225.44.0.77 44770)
+    expect_eq "ndag_send example multicasts the trace (in a private namespace)" "$out" \
+        "100 packets in 1 datagrams"
+fi
 finish
