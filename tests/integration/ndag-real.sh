@@ -88,7 +88,9 @@ expect_eq "tracemcast captures tested" "$n" 4
 # periodic table (--stats=1) shows when all packets arrived.
 cap="$real/tracemcast-100_packets-2streams-mtu1400.pcap"
 python3 "$SPLIT" "$cap" 44000 "$TMP/int.b.pcap" "$TMP/int.d.pcap"
-timeout 60 sd-dump -q --stats=1 ndag:lo,225.44.0.1,44000 >"$TMP/int.out" 2>"$TMP/int.err" &
+# --foreground: timeout would also send the SIGINT below to its process
+# group, and sd-dump exits with status 1 on a second signal
+timeout --foreground 60 sd-dump -q --stats=1 ndag:lo,225.44.0.1,44000 >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
 i=0
 while [ "$(grep -c '^Added new stream' "$TMP/int.err")" -lt 2 ] && [ $i -lt 100 ]; do
