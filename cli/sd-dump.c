@@ -49,6 +49,7 @@ struct dump {
                              take the direction of Linux cooked frames from
                              the packet type (libtrace's view of pcap) */
     int dir_from_iface;   /* Direction Value = interface (ERF, nDAG) instead of -1 */
+    int hex;              /* -x: the captured bytes too (text: hex dump; JSON: "data") */
     unsigned depth;       /* current text decoder nesting */
     int64_t time_sec;     /* the second time_str shows */
     char time_str[40];
@@ -1047,6 +1048,14 @@ static void text_packet(struct dump *d, const sd_packet *pkt)
     sd_cli_out_char(o, '\n');
     d->depth = 0;
     text_link(d, pkt);
+    if (d->hex) {
+        /* All captured bytes, whatever the decoders showed; no blank line
+         * (blank lines separate packets). */
+        sd_cli_out_str(o, " Hex: ");
+        sd_cli_out_u64(o, pkt->caplen);
+        sd_cli_out_str(o, " bytes");
+        hexdump(o, pkt->data, (long)pkt->caplen);
+    }
 }
 
 /* ================================================================ JSON */
@@ -1112,6 +1121,24 @@ static void json_quote(sd_cli_out *o, const sd_packet *pkt, const sd_parsed *pr)
         sd_cli_json_u64(o, "dport", in.dport);
     }
     sd_cli_json_obj_end(o);
+}
+
+/* "key":"<lower-case hex of p[0..n)>", 64 bytes per write. */
+static void json_hex(sd_cli_out *o, const char *key, const uint8_t *p, uint32_t n)
+{
+    static const char hex[] = "0123456789abcdef";
+    char chunk[128];
+    sd_cli_json_key(o, key);
+    sd_cli_out_char(o, '"');
+    for (uint32_t i = 0; i < n;) {
+        size_t k = 0;
+        for (; i < n && k < sizeof chunk; i++) {
+            chunk[k++] = hex[p[i] >> 4];
+            chunk[k++] = hex[p[i] & 15];
+        }
+        sd_cli_out_mem(o, chunk, k);
+    }
+    sd_cli_out_char(o, '"');
 }
 
 static void json_packet(struct dump *d, const sd_packet *pkt, const sd_parsed *pr)
@@ -1290,6 +1317,8 @@ static void json_packet(struct dump *d, const sd_packet *pkt, const sd_parsed *p
     }
     sd_cli_json_bool(o, "truncated", pr->flags & SD_P_TRUNCATED);
     sd_cli_json_bool(o, "malformed", pr->flags & SD_P_MALFORMED);
+    if (d->hex)
+        json_hex(o, "data", p, cap);
     sd_cli_json_end(o);
 }
 
@@ -1563,6 +1592,8 @@ static void usage(void)
            "  -o, --output FORMAT  text (default, tracepktdump layout) or json\n"
            "      --json           same as --output json\n"
            "  -q, --quiet          no per-packet output: print summary counts only\n"
+           "  -x, --hex            also show the captured bytes: a hex dump after each\n"
+           "                       text decode, a \"data\" hex string in JSON\n"
            "      --stats[=N]      print the source counters to stderr at the end (and\n"
            "                       every N seconds); ndag: a per-stream loss table\n"
            "      --progress       show a progress line on stderr (default: when\n"
@@ -1584,6 +1615,7 @@ int main(int argc, char **argv)
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
+        {"hex", no_argument, NULL, 'x'},
         {"stats", optional_argument, NULL, OPT_STATS},
         {"progress", no_argument, NULL, OPT_PROGRESS},
         {"no-progress", no_argument, NULL, OPT_NO_PROGRESS},
@@ -1601,7 +1633,7 @@ int main(int argc, char **argv)
     sd_cli_init("sd-dump", "[options] URI");
     opterr = 0;
     int c;
-    while ((c = getopt_long(argc, argv, ":c:f:o:qhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":c:f:o:qxhV", longopts, NULL)) != -1) {
         switch (c) {
         case 'c':
             if (sd_cli_parse_u64(optarg, "packet count", 1, UINT64_MAX, &count) != 0)
@@ -1623,6 +1655,9 @@ int main(int argc, char **argv)
             break;
         case 'q':
             quiet = 1;
+            break;
+        case 'x':
+            d.hex = 1;
             break;
         case OPT_STATS:
             want_stats = 1;

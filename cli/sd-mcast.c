@@ -45,6 +45,8 @@ static void help(void)
            "      --beacon-ms MS      beacon interval 100..10000 (default 1000)\n"
            "      --keepalive-ms MS   keepalive after MS idle, 0 = none (default 5000)\n"
            "      --keepalive-short   8-byte keepalives (DAG form; breaks libtrace >= 4.0.23)\n"
+           "      --join-delay MS     wait MS after the first beacon before sending data,\n"
+           "                          so waiting receivers can join (default 500)\n"
            "\n"
            "What and how fast:\n"
            "  -f, --filter BPF        send only packets matching the filter\n"
@@ -117,7 +119,7 @@ static uint64_t due(struct pacer *pc, const sd_packet *p)
 }
 
 enum {
-    OPT_FIRST_PORT = 256, OPT_TTL, OPT_SPREAD, OPT_FLUSH_MS, OPT_BEACON_MS, OPT_KEEPALIVE_MS,
+    OPT_FIRST_PORT = 256, OPT_TTL, OPT_SPREAD, OPT_FLUSH_MS, OPT_BEACON_MS, OPT_KEEPALIVE_MS, OPT_JOIN_DELAY,
     OPT_KEEPALIVE_SHORT, OPT_SPEED, OPT_PPS, OPT_TOP, OPT_PROGRESS, OPT_NO_PROGRESS
 };
 
@@ -147,6 +149,7 @@ int main(int argc, char **argv)
         {"beacon-ms", required_argument, NULL, OPT_BEACON_MS},
         {"keepalive-ms", required_argument, NULL, OPT_KEEPALIVE_MS},
         {"keepalive-short", no_argument, NULL, OPT_KEEPALIVE_SHORT},
+        {"join-delay", required_argument, NULL, OPT_JOIN_DELAY},
         {"filter", required_argument, NULL, 'f'},
         {"count", required_argument, NULL, 'c'},
         {"speed", required_argument, NULL, OPT_SPEED},
@@ -243,6 +246,11 @@ int main(int argc, char **argv)
             break;
         case OPT_KEEPALIVE_SHORT:
             o.keepalive_short = 1;
+            break;
+        case OPT_JOIN_DELAY:
+            if (parse_uint(optarg, "join delay", 0, 10000, &u) != 0)
+                return sd_cli_usage_hint();
+            o.join_delay_ms = u;
             break;
         case 'f':
             filter = optarg;

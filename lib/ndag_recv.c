@@ -15,6 +15,7 @@
 
 #include <arpa/inet.h>
 #include <errno.h>
+#include <ifaddrs.h>
 #include <net/if.h>
 #include <netinet/in.h>
 #include <poll.h>
@@ -532,6 +533,23 @@ static int lane_init(sd_ndag_recv *r, struct lane *l, unsigned id)
 
 /* Validate o and resolve group and interface (shared with the ndag:
  * source, which checks at open and joins at start). */
+/* 1 when the interface has IFF_MULTICAST, 0 when not, -1 when unknown.
+ * Joining a group there succeeds, yet no datagram ever arrives. */
+static int iface_multicast(const char *name)
+{
+    struct ifaddrs *list;
+    if (getifaddrs(&list) != 0)
+        return -1;
+    int r = -1;
+    for (struct ifaddrs *i = list; i != NULL; i = i->ifa_next)
+        if (i->ifa_name != NULL && strcmp(i->ifa_name, name) == 0) {
+            r = (i->ifa_flags & IFF_MULTICAST) != 0;
+            break;
+        }
+    freeifaddrs(list);
+    return r;
+}
+
 static int check_opts(const sd_ndag_recv_opts *o, char *errbuf, struct sockaddr_storage *gap, socklen_t *galenp,
                       int *familyp, unsigned *ifindexp)
 {
@@ -577,6 +595,11 @@ static int check_opts(const sd_ndag_recv_opts *o, char *errbuf, struct sockaddr_
     unsigned ifindex = if_nametoindex(o->iface);
     if (ifindex == 0)
         return sd__errbuf(errbuf, SD_ERR_NOTFOUND, "ndag: unknown interface '%s'", o->iface);
+    if (iface_multicast(o->iface) == 0)
+        return sd__errbuf(errbuf, SD_ERR_INVAL,
+                          "ndag: interface '%s' has multicast turned off: nothing would arrive "
+                          "(ip link set %s multicast on)",
+                          o->iface, o->iface);
     if (family == AF_INET6 && (IN6_IS_ADDR_MC_LINKLOCAL(&a6->sin6_addr) || IN6_IS_ADDR_MC_NODELOCAL(&a6->sin6_addr)))
         a6->sin6_scope_id = ifindex;
 

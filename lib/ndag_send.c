@@ -94,6 +94,7 @@ void sd_ndag_send_opts_init(sd_ndag_send_opts *o)
     o->sndbuf = 16u << 20;
     o->batch = MAX_BATCH;
     o->spread = SD_NDAG_SPREAD_FLOW;
+    o->join_delay_ms = 500;
 }
 
 /* ---------------------------------------------------------------- spreading */
@@ -664,6 +665,9 @@ static int check_opts(const sd_ndag_send_opts *o, char *errbuf)
                           "nDAG sender: keepalive interval %u ms out of range: 0 (off) or 100 to "
                           "600000 ms",
                           o->keepalive_ms);
+    if (o->join_delay_ms > 10000)
+        return sd__errbuf(errbuf, SD_ERR_INVAL,
+                          "nDAG sender: join delay %u ms out of range: 0 to 10000 ms", o->join_delay_ms);
     if (o->batch < 1 || o->batch > MAX_BATCH)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: batch %u out of range: 1 to %u",
                           o->batch, MAX_BATCH);
@@ -799,6 +803,14 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
                               strerror(e));
         }
         s->have_thread = 1;
+    }
+    if (sink == NULL && o.join_delay_ms > 0) {
+        /* Receivers learn the stream ports from the beacon just sent and
+         * join them; data sent before that is lost to them. */
+        struct timespec d = {.tv_sec = o.join_delay_ms / 1000,
+                             .tv_nsec = (long)(o.join_delay_ms % 1000) * 1000000L};
+        while (nanosleep(&d, &d) != 0 && errno == EINTR)
+            ;
     }
     *sp = s;
     return 0;

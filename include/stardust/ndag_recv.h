@@ -70,7 +70,8 @@ SD_API void sd_ndag_recv_opts_init(sd_ndag_recv_opts *o);
  * start the control thread. On success *rp is owned by the caller (free
  * with sd_ndag_recv_close()). On failure *rp is NULL, nothing is left
  * allocated and errbuf (SD_ERRBUF_SIZE bytes, may be NULL) says why.
- * Returns 0, SD_ERR_INVAL (missing or bad option, group not multicast),
+ * Returns 0, SD_ERR_INVAL (missing or bad option, group not multicast,
+ * interface with multicast turned off),
  * SD_ERR_NOTFOUND (unknown interface), SD_ERR_PERM, SD_ERR_IO (socket,
  * bind or join failed), SD_ERR_NOMEM. Thread: safe. Since: 0.2 */
 SD_API SD_NODISCARD int sd_ndag_recv_open(sd_ndag_recv **rp, const sd_ndag_recv_opts *opts,

@@ -79,6 +79,12 @@ typedef struct sd_ndag_send_opts {
     int spread;              /* enum sd_ndag_spread, default SD_NDAG_SPREAD_FLOW */
     sd_log_fn log;           /* warnings (MTU, socket buffer, send errors); NULL = silent */
     void *log_userdata;
+    unsigned join_delay_ms;  /* time between the first beacon and the return of
+                                sd_ndag_send_open(), so that receivers already
+                                waiting can join the announced streams before
+                                the first data datagram (11.3): datagrams sent
+                                before a receiver joins are lost to it.
+                                0 .. 10000, default 500 */
     /* WARNING: append new fields here only (ABI); _init() must set them. */
 } sd_ndag_send_opts;
 
@@ -88,7 +94,7 @@ SD_API void sd_ndag_send_opts_init(sd_ndag_send_opts *o);
 
 /* Validate o, open one UDP socket per stream plus one for beacons (TTL,
  * multicast interface, loopback on, SO_SNDBUF, connected to GROUP:port),
- * start the timer thread and send the first beacon. On success *sp is owned
+ * start the timer thread, send the first beacon and wait join_delay_ms. On success *sp is owned
  * by the caller (free with sd_ndag_send_close()). On failure *sp is NULL,
  * nothing is left allocated, and errbuf (SD_ERRBUF_SIZE bytes, may be NULL)
  * says which option or system call failed.

@@ -12,4 +12,8 @@ check "demo trace holds about 1.2 M packets ($n)" test "$n" -gt 1190000 -a "$n" 
 check "summary printed" grep -q '^packets ' "$out"
 check "decoded backscatter printed" grep -q 'Flags: .*\(RST\|SYN ACK\)' "$out"
 check "JSON printed" grep -q '^{"timestamp"' "$out"
+# Stage 6: the whole trace multicast as nDAG in a namespace and received.
+expect_eq "nDAG: 2 streams joined" "$(grep -c '^Added new stream 225.44.0.1:4400[12] to thread 0$' "$out")" 2
+expect_eq "nDAG: every packet of the trace received, none missing" \
+    "$(sed -n 's/.*ndag total: .* records \([0-9]*\) missing \([0-9-]*\) .*/\1 \2/p' "$out")" "$n 0"
 finish

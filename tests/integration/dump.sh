@@ -329,6 +329,28 @@ if [ -r /proc/self/status ]; then
     expect_eq "second SIGTERM: exit 1 at once" "$st" 1
 fi
 
+# ------------------------------------------------------------ -x / --hex
+# The captured bytes of tcp_syn.pcap's one packet (78 bytes at offset 40 of
+# the file, checked against the file itself too).
+SYN1=$(data pcap/zeek/tcp_syn.pcap)
+SYNHEX=0010db88d2efc8bcc896d2a0080045000040df8e400040066dd38d8ee405c096bb2be9d00050fe21323a00000000b002ffff3bc00000020405b4010303040101080a164add200000000004020000
+expect_eq "the expected bytes are the file's" "$(od -An -v -tx1 -j40 "$SYN1" | tr -d ' \n')" "$SYNHEX"
+expect_eq "-x -o json: \"data\" is the last key" \
+    "$(sd-dump -x -o json "$SYN1" | sed -n 's/.*,"malformed":false,"data":"\([0-9a-f]*\)"}$/\1/p')" "$SYNHEX"
+expect_eq "--hex = -x" "$(sd-dump --hex --json "$SYN1")" "$(sd-dump -x -o json "$SYN1")"
+check "without -x no data key" sh -c "! sd-dump -o json '$SYN1' | grep -q '\"data\"'"
+sd-dump -x "$SYN1" > "$TMP/hex.txt"
+expect_eq "-x text: hex dump after the decode" "$(sed -n '/^ Hex:/,$p' "$TMP/hex.txt")" \
+" Hex: 78 bytes
+  00 10 db 88 d2 ef c8 bc c8 96 d2 a0 08 00 45 00    ..............E.
+  00 40 df 8e 40 00 40 06 6d d3 8d 8e e4 05 c0 96    .@..@.@.m.......
+  bb 2b e9 d0 00 50 fe 21 32 3a 00 00 00 00 b0 02    .+...P.!2:......
+  ff ff 3b c0 00 00 02 04 05 b4 01 03 03 04 01 01    ..;.............
+  08 0a 16 4a dd 20 00 00 00 00 04 02 00 00          ...J. ........      "
+expect_eq "-x text: the decode itself unchanged" "$(sed '/^ Hex:/,$d' "$TMP/hex.txt")" \
+    "$(sd-dump "$SYN1" | sed '$d')"
+expect_eq "-x -q: summary only" "$(sd-dump -x -q "$SYN1")" "$(sd-dump -q "$SYN1")"
+
 # ------------------------------------------------------------ help, version
 sd-dump --help > "$TMP/help.out" || true
 check "--help to stdout, exit 0" grep -q "^usage: sd-dump" "$TMP/help.out"

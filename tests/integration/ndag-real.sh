@@ -128,4 +128,18 @@ for inp in 100_packets synscan; do
     check "$cn: packet decodes match tracepktdump" cmp -s "$TMP/$cn.got.s" "$TMP/$cn.want.s"
     expect_eq "$cn: missing" "$(total missing "$cn")" 0
 done
+
+# Bad interfaces and groups fail at once with a clear message, exit 1.
+bad() { # NAME URI EXPECTED-MESSAGE-PART
+    rc=0
+    timeout 10 sd-dump "$2" >/dev/null 2>"$TMP/bad.err" || rc=$?
+    expect_eq "$1: exit status" "$rc" 1
+    check "$1: message" grep -qF "$3" "$TMP/bad.err"
+}
+bad "unknown interface" ndag:sd-no-such0,225.44.0.1,44000 "unknown interface 'sd-no-such0'"
+bad "unicast group" ndag:lo,10.1.2.3,44000 "10.1.2.3 is not a multicast group"
+bad "missing group" ndag:lo "Bad ndag URI 'ndag:lo'"
+ip link set lo multicast off
+bad "interface without multicast" ndag:lo,225.44.0.1,44000 "interface 'lo' has multicast turned off"
+ip link set lo multicast on
 finish

@@ -145,6 +145,7 @@ START_TEST(opts_defaults)
     ck_assert_uint_eq(o.sndbuf, 16u << 20);
     ck_assert_uint_eq(o.batch, 64);
     ck_assert_int_eq(o.spread, SD_NDAG_SPREAD_FLOW);
+    ck_assert_uint_eq(o.join_delay_ms, 500);
 }
 END_TEST
 
@@ -171,6 +172,7 @@ START_TEST(opts_invalid)
         {"ka50", "keepalive interval 50 ms out of range"},
         {"batch65", "batch 65 out of range"},
         {"ttl", "TTL 256 out of range"},
+        {"join", "join delay 10001 ms out of range: 0 to 10000 ms"},
         {"family", "different address families"},
         {"iface", "interface \"sd-no-such-if\""},
     };
@@ -204,6 +206,8 @@ START_TEST(opts_invalid)
             o.batch = 65;
         else if (!strcmp(f, "ttl"))
             o.ttl = 256;
+        else if (!strcmp(f, "join"))
+            o.join_delay_ms = 10001;
         else if (!strcmp(f, "family"))
             o.source = "::1";
         else if (!strcmp(f, "iface"))
