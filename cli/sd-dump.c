@@ -1431,6 +1431,16 @@ static void print_stats(const sd_source *src, enum out_mode mode)
             (unsigned long long)st.malformed, (unsigned long long)st.dropped);
 }
 
+/* "malformed_class": the invalid datagrams by spec 10 class (enum
+ * sd_ndag_error), every class present so that readers need no default. */
+static void json_malformed_class(sd_cli_out *o, const uint64_t *by_class)
+{
+    sd_cli_json_obj(o, "malformed_class");
+    for (int k = 1; k < SD_NDAG_E_COUNT; k++)
+        sd_cli_json_u64(o, sd_ndag_error_name(k), by_class[k]);
+    sd_cli_json_obj_end(o);
+}
+
 /* Per-stream loss table of an ndag: source (ndag.md 12.2, 12.4): one line
  * per stream and a total line, on stderr; JSON: one object per stream and
  * one for the totals. */
@@ -1479,7 +1489,10 @@ static void print_ndag_table(sd_ndag_recv *r, enum out_mode mode)
             sd_cli_json_u64(&o, "reordered", x->reordered);
             sd_cli_json_u64(&o, "late", x->late);
             sd_cli_json_u64(&o, "malformed", x->malformed);
+            json_malformed_class(&o, x->malformed_class);
+            sd_cli_json_u64(&o, "foreign", x->foreign);
             sd_cli_json_u64(&o, "keepalives", x->keepalives);
+            sd_cli_json_u64(&o, "skipped", x->skipped);
             sd_cli_json_u64(&o, "ts_zero", x->ts_zero);
             sd_cli_json_u64(&o, "idle_ms", x->idle_ms);
             sd_cli_json_end(&o);
@@ -1496,6 +1509,16 @@ static void print_ndag_table(sd_ndag_recv *r, enum out_mode mode)
         sd_cli_json_u64(&o, "restarts", t.restarts);
         sd_cli_json_u64(&o, "sender_restarts", t.sender_restarts);
         sd_cli_json_u64(&o, "malformed", t.malformed);
+        json_malformed_class(&o, t.malformed_class);
+        sd_cli_json_u64(&o, "truncated", t.truncated);
+        sd_cli_json_u64(&o, "resyncs", t.resyncs);
+        sd_cli_json_u64(&o, "duplicates", t.duplicates);
+        sd_cli_json_u64(&o, "reordered", t.reordered);
+        sd_cli_json_u64(&o, "late", t.late);
+        sd_cli_json_u64(&o, "foreign", t.foreign);
+        sd_cli_json_u64(&o, "keepalives", t.keepalives);
+        sd_cli_json_u64(&o, "ts_zero", t.ts_zero);
+        sd_cli_json_u64(&o, "skipped", t.skipped);
         sd_cli_json_i64(&o, "rcvbuf", t.rcvbuf);
         sd_cli_json_end(&o);
     } else {

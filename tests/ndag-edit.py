@@ -35,6 +35,9 @@ Every edit refers to input indices, whatever the other edits do.
   --lctr S:I:R:V           set the ERF lctr of record R of datagram I to V
   --pad S:I:R:V            set the 2-byte Ethernet pad of record R to V (16-bit)
   --flag S:I               set the truncation flag (0x8000) of a 1-record datagram
+  --monitor ID             set the monitor ID of every nDAG datagram of the input
+                           (beacons, data, keepalives; not --insert foreign), e.g.
+                           to merge two captures as two senders on one group
 
   --expect                 print the expected counters (JSON) of the output
   --list                   print every datagram of the output, one line each
@@ -320,8 +323,33 @@ def check_seq_vectors(path):
 
 def expect(frames, beacon_ports, stream_ports):
     """Counters a receiver joined to every stream port (from before the first
-    datagram) must report for the frames, in order."""
+    datagram) must report for the frames, in order.
+
+    A stream is a (monitor, port) pair announced by a valid beacon (11.3,
+    stardust); every stream of a port has its own socket and so sees every
+    datagram sent to the port: invalid ones count as malformed on each, valid
+    ones of another monitor as foreign. A port no beacon announces has one
+    stream per monitor seen on it (captures without beacons)."""
+    announced = {}
+    for fr in frames:
+        if fr.payload is not None and fr.dport in beacon_ports:
+            err, info = validate(fr.payload, on_stream=False)
+            if err is None:
+                for p in info["ports"]:
+                    announced.setdefault(p, [])
+                    if info["monitor"] not in announced[p]:
+                        announced[p].append(info["monitor"])
     streams, malformed, beacons = {}, {}, 0
+    tokens = {}  # monitor -> start tokens seen on its streams
+
+    def get(key):
+        s = streams.get(key)
+        if s is None:
+            s = streams[key] = {"seq": SeqState(), "datagrams": 0, "records": 0, "dropped": 0,
+                                "truncated": 0, "keepalives": 0, "foreign": 0,
+                                "malformed_class": {}, "skip_lctr": True}
+        return s
+
     for fr in frames:
         if fr.payload is None:
             continue
@@ -334,24 +362,30 @@ def expect(frames, beacon_ports, stream_ports):
                 m = malformed.setdefault(str(port), {})
                 m[err] = m.get(err, 0) + 1
             continue
-        if port not in stream_ports:
+        if port not in stream_ports and port not in announced:
             continue
+        mons = announced.get(port, [])
         err, info = validate(fr.payload, on_stream=True)
         if err is not None:
             m = malformed.setdefault(str(port), {})
             m[err] = m.get(err, 0) + 1
+            for mon in mons:
+                mc = get((mon, port))["malformed_class"]
+                mc[err] = mc.get(err, 0) + 1
             continue
-        key = (info["monitor"], port)
-        s = streams.get(key)
-        if s is None:
-            s = streams[key] = {"seq": SeqState(), "datagrams": 0, "records": 0, "dropped": 0,
-                                "truncated": 0, "keepalives": 0, "skip_lctr": True}
+        for mon in mons:
+            if mon != info["monitor"]:
+                get((mon, port))["foreign"] += 1
+        if mons and info["monitor"] not in mons:
+            continue
+        s = get((info["monitor"], port))
         if info["type"] == KEEPALIVE:
             s["keepalives"] += 1
             continue
         verdict = s["seq"].update(info["started"], info["seqno"])
         if verdict in ("first", "restart"):
             s["skip_lctr"] = True  # 12.4: the first record after a join or restart
+            tokens.setdefault(info["monitor"], set()).add(info["started"])
         s["datagrams"] += 1
         s["records"] += len(info["records"])
         if info["flag"]:
@@ -370,12 +404,16 @@ def expect(frames, beacon_ports, stream_ports):
         for k in ("datagrams", "records"):
             row[k] = s[k]
         row.update(s["seq"].c)
-        for k in ("dropped", "truncated", "keepalives"):
+        for k in ("dropped", "truncated", "keepalives", "foreign"):
             row[k] = s[k]
+        row["malformed"] = sum(s["malformed_class"].values())
+        row["malformed_class"] = s["malformed_class"]
         out.append(row)
     totals = {k: sum(r[k] for r in out) for k in
-              ("datagrams", "records") + COUNTERS + ("dropped", "truncated", "keepalives")}
+              ("datagrams", "records") + COUNTERS + ("dropped", "truncated", "keepalives", "foreign")}
     totals["malformed"] = sum(sum(m.values()) for m in malformed.values())
+    # new start tokens of a known monitor (11.3 / 12.2 restarts, any stream)
+    totals["sender_restarts"] = sum(len(t) - 1 for t in tokens.values())
     return {"streams": out, "malformed": malformed, "beacons": beacons, "totals": totals}
 
 
@@ -429,7 +467,7 @@ def make_insert(kind, tmpl, nxt, rng):
     die("unknown --insert kind " + kind)
 
 
-def main():
+def main(argv=None):
     ap = argparse.ArgumentParser(prog="ndag-edit", description=__doc__.splitlines()[0],
                                  formatter_class=argparse.RawDescriptionHelpFormatter,
                                  epilog="\n".join(__doc__.splitlines()[2:]))
@@ -439,13 +477,14 @@ def main():
                 "flag"):
         ap.add_argument("--" + opt, action="append", default=[], metavar="SPEC")
     ap.add_argument("--tracemcast-wrap", action="store_true")
+    ap.add_argument("--monitor", type=parse_int)
     ap.add_argument("--beacon-port", type=int, action="append", default=[],
                     help="beacon port(s); default: ports that receive beacons")
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--expect", action="store_true")
     ap.add_argument("--list", action="store_true")
     ap.add_argument("--check-seq-vectors", metavar="FILE")
-    a = ap.parse_args()
+    a = ap.parse_args(argv)
     if a.check_seq_vectors:
         return check_seq_vectors(a.check_seq_vectors)
     if not a.input:
@@ -499,6 +538,10 @@ def main():
     payload = {i: bytearray(fr.payload) for i, fr in enumerate(frames) if fr.payload is not None}
 
     # Content edits first (they follow the datagram wherever it goes).
+    if a.monitor is not None:
+        for pl in payload.values():
+            if len(pl) >= 8 and struct.unpack("!I", pl[:4])[0] == MAGIC:
+                struct.pack_into("!H", pl, 6, a.monitor & 0xFFFF)
     for s in a.restart:
         port, i0 = spec(s, 2)
         lst = by_port.get(port, [])

@@ -39,7 +39,8 @@ import json, sys
 j = json.load(sys.stdin)
 parts = []
 for s in j["streams"]:
-    kv = " ".join("%s=%d" % (k, v) for k, v in sorted(s.items()) if v and k not in ("port", "monitor"))
+    kv = " ".join("%s=%d" % (k, v) for k, v in sorted(s.items())
+                  if v and k not in ("port", "monitor", "malformed_class"))
     parts.append("%d/%d %s" % (s["port"], s["monitor"], kv))
 for p in sorted(j["malformed"]):
     parts.append(p + " " + " ".join("%s=%d" % kv for kv in sorted(j["malformed"][p].items())))
@@ -68,7 +69,7 @@ for k in garbage short version type encap count rlen truncated keepalive8 keepal
 done
 # shellcheck disable=SC2086
 expect_eq "inserted datagrams" "$(summary $ins)" \
-    "$A; 32199/1 datagrams=17 keepalives=2 records=100; 32199/4242 datagrams=1 records=6; 32199 bad_magic=1 bad_record_count=1 bad_rlen=1 bad_type=1 bad_version=1 record_overrun=1 truncated_encap=1 truncated_header=1"
+    "$A; 32199/1 datagrams=17 foreign=1 keepalives=2 malformed=8 records=100; 32199 bad_magic=1 bad_record_count=1 bad_rlen=1 bad_type=1 bad_version=1 record_overrun=1 truncated_encap=1 truncated_header=1"
 
 # -- the written capture: what --list shows, and valid IPv4/UDP framing
 $EDIT "$CAP" -o "$TMP/e.pcap" --drop @1:0 --swap @1:1:2 --dup @1:3 --restart @1:10 \

@@ -88,8 +88,8 @@ expect_eq "tracemcast captures tested" "$n" 4
 # periodic table (--stats=1) shows when all packets arrived.
 cap="$real/tracemcast-100_packets-2streams-mtu1400.pcap"
 python3 "$SPLIT" "$cap" 44000 "$TMP/int.b.pcap" "$TMP/int.d.pcap"
-# --foreground: otherwise timeout relays the SIGINT to sd-dump and then to
-# its whole process group, and sd-dump takes a second signal as "exit now" (1).
+# --foreground: timeout would also send the SIGINT below to its process
+# group, and sd-dump exits with status 1 on a second signal
 timeout --foreground 60 sd-dump -q --stats=1 ndag:lo,225.44.0.1,44000 >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
 i=0
