@@ -57,13 +57,36 @@ static int type_allowed(uint8_t type, unsigned flags)
     return beacon || stream;
 }
 
-/* Checks 9-13 of ndag.md 10 over the records of a data message. */
-static int check_records(sd_ndag_msg *m, char *errbuf)
+/* An ERF record at p (left >= 16 bytes readable) that certainly decodes:
+ * no extension headers (type byte < 0x80), 18 <= rlen <= left, so even an
+ * Ethernet type's framing (16 + 2-byte pad) fits. Everything else, valid or
+ * not, goes through sd__erf_decode(), which words any error. */
+static inline int erf_plain_ok(const uint8_t *p, size_t left)
+{
+    size_t rlen = sd__be16(p + 10);
+    return p[8] < 0x80u && rlen >= SD__ERF_HDR_LEN + 2 && rlen <= left;
+}
+
+/* Checks 9-13 of ndag.md 10 over the records of a data message. With
+ * reference set, every ERF record goes through sd__erf_decode() (the
+ * behaviour the quick walk must reproduce; tests and fuzzing compare). */
+static int check_records(sd_ndag_msg *m, char *errbuf, int reference)
 {
     const uint8_t *d = m->data;
     size_t off = SD_NDAG_ENCAP_LEN;
     char why[160];
-    for (unsigned i = 0; i < m->record_count; i++) {
+    unsigned i = 0;
+    if (m->type == SD_NDAG_ENCAPERF && !m->truncated && !reference) {
+        /* The common datagram: a tight walk over plain records (hot path,
+         * every record of every datagram); the first other record drops to
+         * the general loop below, which checks it and the rest. */
+        size_t len = m->len;
+        while (i < m->record_count && len - off >= SD__ERF_HDR_LEN && erf_plain_ok(d + off, len - off)) {
+            off += sd__be16(d + off + 10);
+            i++;
+        }
+    }
+    for (; i < m->record_count; i++) {
         size_t left = m->len - off;
         if (left == 0) {
             snprintf(why, sizeof why, "datagram ends after %u of %u records", i, m->record_count);
@@ -105,7 +128,8 @@ static int check_records(sd_ndag_msg *m, char *errbuf)
     return 0;
 }
 
-int sd_ndag_decode(sd_ndag_msg *m, const uint8_t *d, size_t len, unsigned flags, char *errbuf)
+static int decode(sd_ndag_msg *m, const uint8_t *d, size_t len, unsigned flags, char *errbuf,
+                  int reference)
 {
     if (m == NULL || (d == NULL && len > 0))
         return sd__errbuf(errbuf, SD_ERR_INVAL, "sd_ndag_decode: NULL argument");
@@ -180,7 +204,17 @@ int sd_ndag_decode(sd_ndag_msg *m, const uint8_t *d, size_t len, unsigned flags,
         snprintf(why, sizeof why, "truncation flag with %u records (must be 1)", m->record_count);
         return fail(m, errbuf, SD_NDAG_E_BAD_RECORD_COUNT, 22, why);
     }
-    return check_records(m, errbuf);
+    return check_records(m, errbuf, reference);
+}
+
+int sd_ndag_decode(sd_ndag_msg *m, const uint8_t *d, size_t len, unsigned flags, char *errbuf)
+{
+    return decode(m, d, len, flags, errbuf, 0);
+}
+
+int sd__ndag_decode_ref(sd_ndag_msg *m, const uint8_t *d, size_t len, unsigned flags, char *errbuf)
+{
+    return decode(m, d, len, flags, errbuf, 1);
 }
 
 uint16_t sd_ndag_beacon_port(const sd_ndag_msg *m, unsigned i)
@@ -231,7 +265,8 @@ static int next_tagged(sd_ndag_iter *it, sd_ndag_record *r, size_t left)
     return 1;
 }
 
-int sd_ndag_next(sd_ndag_iter *it, sd_ndag_record *r)
+/* The general iterator step: every record kind, the truncation flag. */
+static int next_general(sd_ndag_iter *it, sd_ndag_record *r)
 {
     if (it->left == 0 || it->p == NULL || it->p >= it->end)
         return 0;
@@ -266,6 +301,79 @@ int sd_ndag_next(sd_ndag_iter *it, sd_ndag_record *r)
     it->p += r->len;
     it->left--;
     return 1;
+}
+
+int sd__ndag_next_ref(sd_ndag_iter *it, sd_ndag_record *r)
+{
+    return next_general(it, r);
+}
+
+int sd__ndag_next(sd_ndag_iter *it, sd_ndag_record *r)
+{
+    const uint8_t *p = it->p;
+    if (SD__LIKELY(it->type == SD_NDAG_ENCAPERF && !it->truncated && it->left > 0 && p != NULL &&
+                   p < it->end && (size_t)(it->end - p) >= SD__ERF_HDR_LEN)) {
+        /* Hot path: an ERF type 2, 22 or 23 record without extension
+         * headers (what stardust and DAG senders write), filled field by
+         * field exactly as next_general() + sd__erf_decode() would. */
+        uint8_t tb = p[8];
+        size_t rlen = sd__be16(p + 10);
+        if ((tb == SD__ERF_TYPE_ETH || tb == SD__ERF_TYPE_IPV4 || tb == SD__ERF_TYPE_IPV6) &&
+            rlen >= SD__ERF_HDR_LEN + 2 && rlen <= (size_t)(it->end - p)) {
+            uint8_t fl = p[9];
+            uint16_t lctr = sd__be16(p + 12);
+            uint16_t wlen = sd__be16(p + 14);
+            unsigned framing = tb == SD__ERF_TYPE_ETH ? SD__ERF_HDR_LEN + 2 : SD__ERF_HDR_LEN;
+            uint32_t caplen = (uint32_t)(rlen - framing);
+            if (caplen > wlen)
+                caplen = wlen; /* alignment bytes after the frame (7.2) */
+            uint16_t pflags = 0;
+            if (SD__UNLIKELY(fl & (SD__ERF_FLAG_TRUNC | SD__ERF_FLAG_DSERR | SD__ERF_FLAG_RXERR))) {
+                if (fl & SD__ERF_FLAG_TRUNC)
+                    pflags |= SD_PKT_ERF_TRUNCATED;
+                if (fl & SD__ERF_FLAG_DSERR)
+                    pflags |= SD_PKT_ERF_DSERROR;
+                if (fl & SD__ERF_FLAG_RXERR) {
+                    pflags |= SD_PKT_ERF_RXERROR;
+                    caplen = 0;
+                }
+            }
+            r->rec = p;
+            r->offset = (size_t)(p - it->base);
+            r->len = (uint32_t)rlen;
+            r->rlen = (uint32_t)rlen;
+            r->erf_type = tb;
+            r->type_byte = tb;
+            r->erf_flags = fl;
+            r->n_ext = 0;
+            r->lctr = lctr;
+            r->framing = (uint16_t)framing;
+            r->has_packet = 1;
+            r->pkt.ts = sd__erf_ts_to_ns(sd__le64(p));
+            r->pkt.data = p + framing;
+            r->pkt.caplen = caplen;
+            r->pkt.wirelen = wlen;
+            r->pkt.linktype = tb == SD__ERF_TYPE_ETH    ? SD_LINK_ETHERNET
+                              : tb == SD__ERF_TYPE_IPV4 ? SD_LINK_IPV4
+                                                        : SD_LINK_IPV6;
+            r->pkt.flags = pflags;
+            r->pkt.iface = (uint16_t)(fl & SD__ERF_FLAG_IFACE);
+            r->pkt.lctr = lctr; /* types 2, 22, 23 are no colour types (7.6) */
+            r->pkt.tags = NULL;
+            r->tag = NULL;
+            r->tagger_id = 0;
+            r->tagger_seqno = 0;
+            it->p = p + rlen;
+            it->left--;
+            return 1;
+        }
+    }
+    return next_general(it, r);
+}
+
+int sd_ndag_next(sd_ndag_iter *it, sd_ndag_record *r)
+{
+    return sd__ndag_next(it, r);
 }
 
 /* ---- encoding ---- */

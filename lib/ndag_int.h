@@ -42,6 +42,17 @@ int sd__ndag_dgram_append(struct sd__ndag_dgram *d, const sd_packet *p);
  * clear) and return the datagram length. */
 size_t sd__ndag_dgram_finish(struct sd__ndag_dgram *d, const sd_ndag_encap *h);
 
+/* ---- receiver internals (lib/ndag.c) ---- */
+
+/* sd_ndag_next() for callers inside the library (no PLT hop). */
+int sd__ndag_next(sd_ndag_iter *it, sd_ndag_record *r);
+
+/* Reference forms of sd_ndag_decode() and sd_ndag_next() without their
+ * fast paths: every ERF record through sd__erf_decode(). Same results by
+ * contract; the unit tests and the fuzz harness compare. */
+int sd__ndag_decode_ref(sd_ndag_msg *m, const uint8_t *d, size_t len, unsigned flags, char *errbuf);
+int sd__ndag_next_ref(sd_ndag_iter *it, sd_ndag_record *r);
+
 /* ---- sender internals (lib/ndag_send.c), for unit tests ---- */
 
 struct sd_ndag_sender;

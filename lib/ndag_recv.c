@@ -30,6 +30,7 @@
 
 #include <stardust/ndag_recv.h>
 #include "internal.h"
+#include "ndag_int.h"
 #include "source_int.h"
 
 #define DGRAM_BUF 65536u   /* 12.5: every buffer >= 65536 bytes */
@@ -841,7 +842,7 @@ static unsigned emit(struct lane *l, unsigned out, unsigned n)
         }
         sd_ndag_record *rec = &l->recs[out];
         struct stream *s = l->it_stream;
-        if (!sd_ndag_next(&l->it, rec)) {
+        if (!sd__ndag_next(&l->it, rec)) {
             l->iter_active = 0;
             flush_counts(s, &c);
             continue;

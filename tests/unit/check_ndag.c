@@ -7,6 +7,7 @@
 #include <stardust/ndag.h>
 #include "erf_int.h"
 #include "native_util.h"
+#include "ndag_int.h"
 
 struct ndag_vec_msg {
     const char *file;
@@ -581,6 +582,147 @@ START_TEST(test_encode_erf_oversize)
 }
 END_TEST
 
+/* ------------------------------------------- fast paths against reference */
+
+static int same_packet(const sd_packet *a, const sd_packet *b)
+{
+    return a->ts == b->ts && a->data == b->data && a->caplen == b->caplen && a->wirelen == b->wirelen &&
+           a->linktype == b->linktype && a->flags == b->flags && a->iface == b->iface &&
+           a->lctr == b->lctr && a->tags == b->tags;
+}
+
+static int same_record(const sd_ndag_record *a, const sd_ndag_record *b)
+{
+    return a->rec == b->rec && a->offset == b->offset && a->len == b->len && a->rlen == b->rlen &&
+           a->erf_type == b->erf_type && a->type_byte == b->type_byte && a->erf_flags == b->erf_flags &&
+           a->n_ext == b->n_ext && a->lctr == b->lctr && a->framing == b->framing &&
+           a->has_packet == b->has_packet && (!a->has_packet || same_packet(&a->pkt, &b->pkt)) &&
+           a->tag == b->tag && a->tagger_id == b->tagger_id && a->tagger_seqno == b->tagger_seqno;
+}
+
+/* sd_ndag_decode()/sd_ndag_next() (fast paths) give exactly what the
+ * reference forms give: result, message, *m, every record. Returns the
+ * number of records. */
+static unsigned check_same(const uint8_t *dg, size_t len, unsigned flags, const char *what, size_t pos)
+{
+    sd_ndag_msg m, mr;
+    char eb[SD_ERRBUF_SIZE] = "", ebr[SD_ERRBUF_SIZE] = "";
+    int rc = sd_ndag_decode(&m, dg, len, flags, eb);
+    int rcr = sd__ndag_decode_ref(&mr, dg, len, flags, ebr);
+    ck_assert_msg(rc == rcr, "%s @%zu: rc %d, reference %d", what, pos, rc, rcr);
+    ck_assert_msg(strcmp(eb, ebr) == 0, "%s @%zu: '%s' vs '%s'", what, pos, eb, ebr);
+    ck_assert_msg(memcmp(&m, &mr, sizeof m) == 0, "%s @%zu: sd_ndag_msg differs", what, pos);
+    sd_ndag_iter it, itr;
+    sd_ndag_iter_init(&it, &m);
+    sd_ndag_iter_init(&itr, &mr);
+    unsigned n = 0;
+    for (;;) {
+        sd_ndag_record r, rr;
+        memset(&r, 0xa5, sizeof r); /* stale contents must not show through */
+        memset(&rr, 0x5a, sizeof rr);
+        int got = sd_ndag_next(&it, &r);
+        int gotr = sd__ndag_next_ref(&itr, &rr);
+        ck_assert_msg(got == gotr, "%s @%zu: record %u: next %d, reference %d", what, pos, n, got, gotr);
+        if (!got)
+            break;
+        ck_assert_msg(same_record(&r, &rr), "%s @%zu: record %u differs", what, pos, n);
+        ck_assert_mem_eq(&it, &itr, sizeof it);
+        n++;
+    }
+    return n;
+}
+
+static size_t put_erf(uint8_t *p, uint8_t type_byte, uint8_t flags, uint16_t rlen, uint16_t lctr,
+                      uint16_t wlen, uint64_t ts)
+{
+    sd__put_le64(p, ts);
+    p[8] = type_byte;
+    p[9] = flags;
+    sd__put_be16(p + 10, rlen);
+    sd__put_be16(p + 12, lctr);
+    sd__put_be16(p + 14, wlen);
+    for (size_t k = 16; k < rlen; k++)
+        p[k] = (uint8_t)(k * 7 + type_byte);
+    return rlen;
+}
+
+/* One datagram with every kind of record the fast paths must tell apart. */
+static size_t build_mixed(uint8_t *dg)
+{
+    static const uint8_t tok[8] = {0x7a, 0x56, 0x4f, 0xe9, 0x0f, 0, 0, 0};
+    size_t off = 24;
+    uint64_t ts = ((uint64_t)1700000000 << 32) | 0x9abcdef1u;
+    off += put_erf(dg + off, 2, 0x04, 18 + 60, 0, 64, ts);      /* Ethernet, caplen 60 < wlen */
+    off += put_erf(dg + off, 22, 0x05, 16 + 40, 3, 40, ts + 1); /* IPv4, iface 1, lctr */
+    off += put_erf(dg + off, 23, 0x0e, 16 + 52, 0, 48, ts + 7); /* IPv6, ERF trunc, 4 pad bytes */
+    off += put_erf(dg + off, 2, 0x14, 18 + 30, 7, 30, ts);      /* RX error: caplen 0 */
+    off += put_erf(dg + off, 2, 0x27, 18 + 20, 0, 20, 0);       /* DS error, iface 3, ts 0 */
+    off += put_erf(dg + off, 0x82, 0x04, 16 + 8 + 2 + 20, 0, 20, ts); /* one extension header */
+    dg[off - 46 + 16] = 0x05;                                    /* ext header, no more */
+    off += put_erf(dg + off, 11, 0x04, 18 + 20, 0x1234, 20, ts); /* colour Ethernet */
+    off += put_erf(dg + off, 27, 0x04, 24, 0, 0, ts);            /* META: no packet */
+    off += put_erf(dg + off, 0xff, 0x04, 20, 0, 4, ts);          /* tracemcast type */
+    off += put_erf(dg + off, 22, 0x04, 16, 0, 0, ts);            /* empty IPv4 */
+    off += put_erf(dg + off, 2, 0x04, 18 + 62, 0, 10, ts);       /* wlen < captured */
+    off += put_erf(dg + off, 1, 0x04, 16 + 8, 0, 8, ts);         /* HDLC: unknown link */
+    sd__put_be32(dg, SD_NDAG_MAGIC);
+    dg[4] = 1;
+    dg[5] = SD_NDAG_ENCAPERF;
+    sd__put_be16(dg + 6, 9);
+    memcpy(dg + 8, tok, 8);
+    sd__put_be32(dg + 16, 42);
+    sd__put_be16(dg + 20, 3);
+    sd__put_be16(dg + 22, 12);
+    return off;
+}
+
+START_TEST(test_fast_vectors)
+{
+    for (size_t i = 0; i < NMSGS; i++) {
+        size_t len;
+        uint8_t *dg = load_vec(ndag_vec_msgs[i].file, &len);
+        check_same(dg, len, 0, ndag_vec_msgs[i].file, 0);
+        check_same(dg, len, SD_NDAG_ON_STREAM, ndag_vec_msgs[i].file, 0);
+        free(dg);
+    }
+}
+END_TEST
+
+START_TEST(test_fast_mutations)
+{
+    static const uint8_t vals[] = {0x00, 0x01, 0x02, 0x04, 0x0b, 0x0f, 0x10, 0x11, 0x12,
+                                   0x16, 0x17, 0x1b, 0x30, 0x7f, 0x80, 0x82, 0x96, 0xff};
+    uint8_t dg[1024], mut[1024];
+    size_t len = build_mixed(dg);
+    ck_assert_uint_lt(len, sizeof dg);
+    ck_assert_uint_eq(check_same(dg, len, 0, "mixed", 0), 12);
+    /* Every prefix, every byte changed to values that move record
+     * boundaries, types, flags and extension bits. */
+    for (size_t n = 0; n < len; n++)
+        ck_assert_uint_eq(check_same(dg, n, SD_NDAG_ON_STREAM, "prefix", n), 0);
+    for (size_t pos = 0; pos < len; pos++) {
+        for (size_t k = 0; k < sizeof vals + 1; k++) {
+            memcpy(mut, dg, len);
+            mut[pos] = k < sizeof vals ? vals[k] : (uint8_t)(dg[pos] ^ 1);
+            check_same(mut, len, 0, "mutated", pos);
+        }
+    }
+    /* The truncation flag: one record running to the datagram end. */
+    sd__put_be16(dg + 22, 0x8001);
+    for (size_t n = 24; n <= len; n++)
+        ck_assert_uint_eq(check_same(dg, n, 0, "flagged", n), (n >= 24 + 18 ? 1u : 0u)); /* Ethernet framing 18 */
+    /* A changed datagram after decoding: the iterator stops, never overruns. */
+    sd__put_be16(dg + 22, 12);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, dg, len, 0, NULL), 0);
+    sd__put_be16(dg + 24 + 10, 0xffff);
+    sd_ndag_iter it;
+    sd_ndag_record r;
+    sd_ndag_iter_init(&it, &m);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 0);
+}
+END_TEST
+
 static Suite *ndag_suite(void)
 {
     Suite *s = suite_create("ndag");
@@ -589,6 +731,10 @@ static Suite *ndag_suite(void)
     tcase_add_test(t, test_vectors_malformed);
     tcase_add_test(t, test_error_names);
     tcase_add_test(t, test_decode_edges);
+    suite_add_tcase(s, t);
+    t = tcase_create("fast_paths");
+    tcase_add_test(t, test_fast_vectors);
+    tcase_add_test(t, test_fast_mutations);
     suite_add_tcase(s, t);
     t = tcase_create("seq");
     tcase_add_test(t, test_seq_scenarios);
