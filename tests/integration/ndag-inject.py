@@ -279,6 +279,11 @@ SCEN = [
                    "--lctr", "@0:3:2:11"],
      's["32199/1"]["dropped"] == 60005 and s["12663/1"]["dropped"] == 11'),
     ("r-flag", R, ["--flag", "@1:16"], 's["32199/1"]["truncated"] == 1'),
+    # tracemcast <= 4.0.22 sends seqno 1 in every datagram (ndag.md 12.1, 15):
+    # all records delivered, no loss alarm, only the duplicate counter moves.
+    ("r-seq-always-1", R, sum([["--seq", "@1:%d:1" % i] for i in range(1, 17)], []),
+     's["32199/1"]["duplicates"] == 16 and s["32199/1"]["missing"] == 0 and '
+     's["32199/1"]["late"] == 0 and t["records"] == 141'),
     ("r-combo", R, ["--drop", "@1:0", "--swap", "@1:1:2", "--dup", "@1:3", "--restart", "@1:10",
                     "--renumber", "@0:0:0xfffffffe", "--lctr", "@1:4:1:9", "--pad", "@1:4:1:0xbeef",
                     "--insert", "@1:5:garbage", "--insert", "@1:12:rlen", "--insert", "@0:4:keepalive24",

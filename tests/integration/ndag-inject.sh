@@ -29,7 +29,7 @@ while IFS= read -r line; do
     esac
 done <"$TMP/log"
 if [ -z "${NDAG_INJECT_ONLY:-}" ]; then
-    # 19 scenarios + 2 two-sender runs, 2 checks each, + the merge check
-    expect_eq "checks run" "$n" 43
+    # 20 scenarios + 2 two-sender runs, 2 checks each, + the merge check
+    expect_eq "checks run" "$n" 45
 fi
 finish
