@@ -15,5 +15,6 @@
 #include <stardust/ndag.h>
 #include <stardust/ndag_recv.h>
 #include <stardust/ndag_send.h>
+#include <stardust/filterbits.h>
 
 #endif
