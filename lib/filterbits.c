@@ -16,6 +16,9 @@
 
 #include "internal.h"
 
+/* (uint64_t)1 << id when c is non-zero, without a branch */
+#define BIT(c, id) ((uint64_t)((c) != 0) << (id))
+
 #define PROTO_ICMP 1u
 #define PROTO_TCP 6u
 #define PROTO_UDP 17u
@@ -37,9 +40,24 @@
     ((1u << 0) | (1u << 3) | (1u << 4) | (1u << 5) | (1u << 11) | (1u << 12) | \
      (1u << 14) | (1u << 16) | (1u << 18))
 
+/* First octets that are special, or hold a special range: 0 10 127 169 172
+ * 192 198 203 224-255. A bitmap test first keeps the common case (an
+ * ordinary source) free of the jump table below. */
+static const uint64_t rfc5735_first[4] = {
+    (UINT64_C(1) << 0) | (UINT64_C(1) << 10),                          /* 0..63 */
+    UINT64_C(1) << (127 - 64),                                         /* 64..127 */
+    (UINT64_C(1) << (169 - 128)) | (UINT64_C(1) << (172 - 128)),       /* 128..191 */
+    (UINT64_C(1) << (192 - 192)) | (UINT64_C(1) << (198 - 192)) |
+        (UINT64_C(1) << (203 - 192))};                                 /* 192..255 */
+
 static int rfc5735_v4(uint32_t s)
 {
-    switch (s >> 24) {
+    const uint32_t a = s >> 24;
+    if (a >= 224)
+        return 1; /* 224/4, 240/4 */
+    if (!((rfc5735_first[a >> 6] >> (a & 63)) & 1))
+        return 0;
+    switch (a) {
     case 0: case 10: case 127:
         return 1;
     case 169:
@@ -54,7 +72,7 @@ static int rfc5735_v4(uint32_t s)
     case 203:
         return (s >> 8) == 0xcb0071u; /* 203.0.113 */
     default:
-        return s >= 0xe0000000u; /* 224/4, 240/4 */
+        return 0;
     }
 }
 
@@ -108,7 +126,8 @@ static int bittorrent(const uint8_t *pl, uint32_t plen, uint32_t udplen, uint32_
     return 0;
 }
 
-uint64_t sd_filterbits(const sd_parsed *p, const sd_packet *pkt)
+/* The body of sd_filterbits(), inlined into the bulk loop (no PLT call). */
+static inline uint64_t filterbits_one(const sd_parsed *p, const sd_packet *pkt)
 {
     if (SD__UNLIKELY(p == NULL || pkt == NULL))
         return 0;
@@ -124,35 +143,27 @@ uint64_t sd_filterbits(const sd_parsed *p, const sd_packet *pkt)
     const uint32_t iplen = v6 ? p->ip_len - p->ip_hl + 20u : p->ip_len;
     uint64_t b = 0;
 
-    /* IP-level filters. */
-    if (proto != PROTO_TCP && proto != PROTO_UDP && proto != icmp && proto != PROTO_IPV6)
-        b |= SD_FB(SD_FILTER_ABNORMAL_PROTOCOL);
-    if (proto != icmp && p->ttl >= 200)
-        b |= SD_FB(SD_FILTER_TTL_200);
-    if (proto == PROTO_UDP && iplen == 96)
-        b |= SD_FB(SD_FILTER_UDP_IPLEN_96);
-    if (proto == PROTO_UDP && iplen == 1500)
-        b |= SD_FB(SD_FILTER_UDP_IPLEN_1500);
-    if (v6) {
+    /* IP-level filters, branch-free: telescope traffic is a random mix, so
+     * branches here would mostly mispredict. */
+    b |= BIT((proto != PROTO_TCP) & (proto != PROTO_UDP) & (proto != icmp) & (proto != PROTO_IPV6),
+             SD_FILTER_ABNORMAL_PROTOCOL);
+    b |= BIT((proto != icmp) & (p->ttl >= 200), SD_FILTER_TTL_200);
+    b |= BIT((proto == PROTO_UDP) & (iplen == 96), SD_FILTER_UDP_IPLEN_96);
+    b |= BIT((proto == PROTO_UDP) & (iplen == 1500), SD_FILTER_UDP_IPLEN_1500);
+    if (SD__UNLIKELY(v6)) {
         const uint8_t *src = d + p->l3_off + 8;
-        if (p->frag_off != 0)
-            b |= SD_FB(SD_FILTER_FRAGMENT);
-        if (memcmp(src, src + 16, 16) == 0)
-            b |= SD_FB(SD_FILTER_SAME_SRC_DEST_IP);
-        if (special_v6(src))
-            b |= SD_FB(SD_FILTER_RFC5735) | SD_FB(SD_FILTER_ROUTED);
+        b |= BIT(p->frag_off != 0, SD_FILTER_FRAGMENT);
+        b |= BIT(memcmp(src, src + 16, 16) == 0, SD_FILTER_SAME_SRC_DEST_IP);
+        b |= BIT(special_v6(src), SD_FILTER_RFC5735) | BIT(special_v6(src), SD_FILTER_ROUTED);
     } else {
+        const uint32_t last = p->src4 & 0xffu;
         /* off & 0x9fff: the reserved bit or an offset (MF alone is not) */
-        if ((p->ip_flags & 0x4u) || p->frag_off != 0)
-            b |= SD_FB(SD_FILTER_FRAGMENT);
-        if ((p->src4 & 0xffu) == 0)
-            b |= SD_FB(SD_FILTER_LAST_SRC_IP_0);
-        if ((p->src4 & 0xffu) == 0xffu)
-            b |= SD_FB(SD_FILTER_LAST_SRC_IP_255);
-        if (p->src4 == p->dst4)
-            b |= SD_FB(SD_FILTER_SAME_SRC_DEST_IP);
-        if (rfc5735_v4(p->src4))
-            b |= SD_FB(SD_FILTER_RFC5735) | SD_FB(SD_FILTER_ROUTED);
+        b |= BIT((p->ip_flags & 0x4u) | p->frag_off, SD_FILTER_FRAGMENT);
+        b |= BIT(last == 0, SD_FILTER_LAST_SRC_IP_0);
+        b |= BIT(last == 0xffu, SD_FILTER_LAST_SRC_IP_255);
+        b |= BIT(p->src4 == p->dst4, SD_FILTER_SAME_SRC_DEST_IP);
+        const uint64_t special = (uint64_t)rfc5735_v4(p->src4);
+        b |= (special << SD_FILTER_RFC5735) | (special << SD_FILTER_ROUTED);
     }
 
     /* Transport (spec 1.2 step 2): not in a later fragment, IP header
@@ -170,45 +181,34 @@ uint64_t sd_filterbits(const sd_parsed *p, const sd_packet *pkt)
             sport = t[0];
             dport = t[1];
         }
-        if (sport == 53 || dport == 53)
-            b |= SD_FB(SD_FILTER_PORT_53);
+        const uint32_t tcp = proto == PROTO_TCP, udp = proto == PROTO_UDP;
+        const uint32_t ports = (tcp | udp) & (rem >= 4);
+        const uint32_t port0 = ports & ((sport == 0) | (dport == 0));
+        b |= BIT((sport == 53) | (dport == 53), SD_FILTER_PORT_53);
+        b |= BIT(tcp & port0, SD_FILTER_TCP_PORT_0);
+        b |= BIT(udp & port0, SD_FILTER_UDP_PORT_0);
+        b |= BIT(udp & ports & (dport == 80), SD_FILTER_UDP_DESTPORT_80);
+        b |= BIT(udp & ports & (sport == 53), SD_FILTER_BACKSCATTER);
+        b |= BIT(tcp & ((sport == 23) | (dport == 23)), SD_FILTER_TCP_PORT_23);
+        b |= BIT(tcp & ((sport == 80) | (dport == 80)), SD_FILTER_TCP_PORT_80);
+        b |= BIT(tcp & ((sport == 5000) | (dport == 5000)), SD_FILTER_TCP_PORT_5000);
 
-        if (proto == PROTO_TCP) {
-            if (rem >= 4) {
-                if (sport == 0 || dport == 0)
-                    b |= SD_FB(SD_FILTER_TCP_PORT_0);
-                if (sport == 23 || dport == 23)
-                    b |= SD_FB(SD_FILTER_TCP_PORT_23);
-                if (sport == 80 || dport == 80)
-                    b |= SD_FB(SD_FILTER_TCP_PORT_80);
-                if (sport == 5000 || dport == 5000)
-                    b |= SD_FB(SD_FILTER_TCP_PORT_5000);
-            }
+        if (tcp) {
             if (rem >= 14) { /* D4 */
                 const uint32_t fl = t[13] & TCPF_MASK;
                 const uint32_t doff = (uint32_t)(t[12] >> 4) * 4u;
-                const int syn_probe = (fl & (SD_TCP_SYN | SD_TCP_ACK)) == SD_TCP_SYN;
-                if (syn_probe && doff == 20)
-                    b |= SD_FB(SD_FILTER_NO_TCP_OPTIONS);
-                if (syn_probe && rem >= 16 && sd__be16(t + 14) == 1024)
-                    b |= SD_FB(SD_FILTER_TCPWIN_1024);
-                if (rem >= 20 && rem >= doff) { /* payload present (D4) */
-                    if (!(NORMAL_TCPF & SD_FB(fl)))
-                        b |= SD_FB(SD_FILTER_ABNORMAL_PROTOCOL);
-                    if ((fl & (SD_TCP_SYN | SD_TCP_ACK)) == (SD_TCP_SYN | SD_TCP_ACK) ||
-                        (fl & SD_TCP_RST))
-                        b |= SD_FB(SD_FILTER_BACKSCATTER);
-                }
+                const uint32_t syn_probe = (fl & (SD_TCP_SYN | SD_TCP_ACK)) == SD_TCP_SYN;
+                const uint32_t win = rem >= 16 ? sd__be16(t + 14) : 0;
+                /* payload present (D4) */
+                const uint32_t full = (rem >= 20) & (rem >= doff);
+                b |= BIT(syn_probe & (doff == 20), SD_FILTER_NO_TCP_OPTIONS);
+                b |= BIT(syn_probe & (win == 1024), SD_FILTER_TCPWIN_1024);
+                b |= BIT(full & !((NORMAL_TCPF >> fl) & 1), SD_FILTER_ABNORMAL_PROTOCOL);
+                b |= BIT(full & (((fl & (SD_TCP_SYN | SD_TCP_ACK)) == (SD_TCP_SYN | SD_TCP_ACK)) |
+                                 ((fl & SD_TCP_RST) != 0)),
+                         SD_FILTER_BACKSCATTER);
             }
-        } else if (proto == PROTO_UDP) {
-            if (rem >= 4) {
-                if (sport == 0 || dport == 0)
-                    b |= SD_FB(SD_FILTER_UDP_PORT_0);
-                if (dport == 80)
-                    b |= SD_FB(SD_FILTER_UDP_DESTPORT_80);
-                if (sport == 53)
-                    b |= SD_FB(SD_FILTER_BACKSCATTER);
-            }
+        } else if (udp) {
             if (rem >= 8) {
                 const uint8_t *pl = t + 8;
                 const uint32_t plen = rem - 8;
@@ -239,20 +239,22 @@ uint64_t sd_filterbits(const sd_parsed *p, const sd_packet *pkt)
     }
 
     /* Composite filters, from the bits above. */
-    const uint64_t scan = SD_FB(SD_FILTER_TTL_200) | SD_FB(SD_FILTER_NO_TCP_OPTIONS) |
-                          SD_FB(SD_FILTER_TCPWIN_1024);
-    if ((b & scan) == scan)
-        b |= SD_FB(SD_FILTER_LARGE_SCALE_SCAN);
-    else if (b & SD_FB(SD_FILTER_TTL_200))
-        b |= SD_FB(SD_FILTER_TTL_200_NONSPOOFED);
+    const uint64_t scanmask = SD_FB(SD_FILTER_TTL_200) | SD_FB(SD_FILTER_NO_TCP_OPTIONS) |
+                              SD_FB(SD_FILTER_TCPWIN_1024);
+    const uint64_t scan = (b & scanmask) == scanmask;
+    b |= scan << SD_FILTER_LARGE_SCALE_SCAN;
+    b |= (((b >> SD_FILTER_TTL_200) & 1) & (scan ^ 1)) << SD_FILTER_TTL_200_NONSPOOFED;
     const uint64_t spoofed = SD_FB(4) | SD_FB(8) | SD_FB(9) | SD_FB(10) | SD_FB(11) | SD_FB(12) |
                              SD_FB(13) | SD_FB(14) | SD_FB(29);
-    if (b & spoofed)
-        b |= SD_FB(SD_FILTER_SPOOFED);
+    b |= BIT(b & spoofed, SD_FILTER_SPOOFED);
     const uint64_t erratic = SD_FB(0) | SD_FB(5) | (SD_FB(28) - SD_FB(16)); /* 16..27 */
-    if (b & erratic)
-        b |= SD_FB(SD_FILTER_ERRATIC);
+    b |= BIT(b & erratic, SD_FILTER_ERRATIC);
     return b;
+}
+
+uint64_t sd_filterbits(const sd_parsed *p, const sd_packet *pkt)
+{
+    return filterbits_one(p, pkt);
 }
 
 int sd_filterbits_bulk(const sd_parsed *p, const sd_packet *const *pkts, uint64_t *out, size_t n)
@@ -260,7 +262,7 @@ int sd_filterbits_bulk(const sd_parsed *p, const sd_packet *const *pkts, uint64_
     if (n > INT_MAX || (n > 0 && (p == NULL || pkts == NULL || out == NULL)))
         return SD_ERR_INVAL;
     for (size_t i = 0; i < n; i++)
-        out[i] = sd_filterbits(&p[i], pkts[i]);
+        out[i] = filterbits_one(&p[i], pkts[i]);
     return (int)n;
 }
 
