@@ -362,7 +362,7 @@ END_TEST
 
 START_TEST(test_udp_payloads)
 {
-    static const uint8_t x31[30] = {[8] = 0x31};
+    static const uint8_t x31[31] = {[8] = 0x31};
     HIT(18, UDP4(40001, 40002), .pl = x31, .plen = 30);
     HIT6(18, UDP4(40001, 40002), .pl = x31, .plen = 30);
     MISS(18, UDP4(40001, 40002), .pl = x31, .plen = 31);
