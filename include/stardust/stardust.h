@@ -15,6 +15,7 @@
 #include <stardust/ndag.h>
 #include <stardust/ndag_recv.h>
 #include <stardust/ndag_send.h>
+#include <stardust/filterbits.h>
 #include <stardust/lpm.h>
 #include <stardust/pfx2as.h>
 
