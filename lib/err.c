@@ -127,6 +127,21 @@ static int alloc_should_fail(void)
 void *sd__malloc(size_t n) { return alloc_should_fail() ? NULL : malloc(n); }
 void *sd__calloc(size_t n, size_t size) { return alloc_should_fail() ? NULL : calloc(n, size); }
 void *sd__realloc(void *p, size_t n) { return alloc_should_fail() ? NULL : realloc(p, n); }
+
+int sd__grow(void **p, size_t *cap, size_t need, size_t elem)
+{
+    if (need <= *cap)
+        return 0;
+    size_t n = *cap ? *cap * 2 : 1024;
+    while (n < need)
+        n *= 2;
+    void *q = sd__realloc(*p, n * elem);
+    if (q == NULL)
+        return SD_ERR_NOMEM;
+    *p = q;
+    *cap = n;
+    return 0;
+}
 void sd__free(void *p) { free(p); }
 
 char *sd__strdup(const char *s)

@@ -41,6 +41,9 @@ void sd__log(struct sd__handle *h, int level, const char *fmt, ...) SD_PRINTF(3,
 void *sd__malloc(size_t n);
 void *sd__calloc(size_t n, size_t size);
 void *sd__realloc(void *p, size_t n);
+/* Make *p (an array of *cap elements of elem bytes) hold at least need,
+ * doubling from 1024. Returns 0 or SD_ERR_NOMEM (*p is then unchanged). */
+int sd__grow(void **p, size_t *cap, size_t need, size_t elem);
 char *sd__strdup(const char *s);
 void sd__free(void *p);
 /* Test hook: the allocation after `n` more succeed fails; -1 disables. */

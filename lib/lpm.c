@@ -68,21 +68,6 @@ int sd_lpm_create(sd_lpm **lpmp)
     return 0;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = sd__realloc(*p, n * elem);
-    if (q == NULL)
-        return SD_ERR_NOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 int sd_lpm_insert4(sd_lpm *l, uint32_t addr, unsigned len, uint32_t value)
 {
     if (l == NULL)
@@ -93,7 +78,7 @@ int sd_lpm_insert4(sd_lpm *l, uint32_t addr, unsigned len, uint32_t value)
         return sd__seterr(&l->h, SD_ERR_INVAL, "lpm: IPv4 prefix length %u > 32", len);
     if (value > SD_LPM_VALUE_MAX)
         return sd__seterr(&l->h, SD_ERR_INVAL, "lpm: value %u > SD_LPM_VALUE_MAX", (unsigned)value);
-    if (grow((void **)&l->b4, &l->cap4, l->n4 + 1, sizeof *l->b4) != 0)
+    if (sd__grow((void **)&l->b4, &l->cap4, l->n4 + 1, sizeof *l->b4) != 0)
         return sd__seterr(&l->h, SD_ERR_NOMEM, "lpm: out of memory");
     uint32_t mask = len ? ~0u << (32 - len) : 0;
     l->b4[l->n4++] = (struct sd__pfx4){ addr & mask, value, (uint8_t)len };
@@ -141,7 +126,7 @@ int sd_lpm_insert6(sd_lpm *l, const uint8_t addr[16], unsigned len, uint32_t val
         return sd__seterr(&l->h, SD_ERR_INVAL, "lpm: value %u > SD_LPM_VALUE_MAX", (unsigned)value);
     if (l->n6 >= UINT32_MAX)
         return sd__seterr(&l->h, SD_ERR_NOMEM, "lpm: too many IPv6 prefixes");
-    if (grow((void **)&l->b6, &l->cap6, l->n6 + 1, sizeof *l->b6) != 0)
+    if (sd__grow((void **)&l->b6, &l->cap6, l->n6 + 1, sizeof *l->b6) != 0)
         return sd__seterr(&l->h, SD_ERR_NOMEM, "lpm: out of memory");
     struct sd__k128 k = k128_load(addr), m = k128_hostmask(len);
     k.hi &= ~m.hi;
@@ -190,7 +175,7 @@ static int freeze4(sd_lpm *l)
         } else {
             if (ngroups >= SD__LPM_GROUP)
                 goto nomem;
-            if (grow((void **)&t8, &capgroups, (ngroups + 1) * 256, sizeof *t8) != 0)
+            if (sd__grow((void **)&t8, &capgroups, (ngroups + 1) * 256, sizeof *t8) != 0)
                 goto nomem;
             g = ngroups++;
             for (size_t i = 0; i < 256; i++)

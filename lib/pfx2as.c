@@ -46,21 +46,6 @@ static uint32_t hash_list(const uint32_t *a, size_t n)
     return h;
 }
 
-static int grow(void **p, size_t *cap, size_t need, size_t elem)
-{
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap * 2 : 1024;
-    while (n < need)
-        n *= 2;
-    void *q = sd__realloc(*p, n * elem);
-    if (q == NULL)
-        return SD_ERR_NOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
-}
-
 static int rehash(sd_pfx2as *t, size_t cap)
 {
     uint32_t *hnew = sd__calloc(cap, sizeof *hnew);
@@ -93,8 +78,8 @@ static long intern(sd_pfx2as *t, const uint32_t *a, size_t n)
     }
     if (t->nlists >= SD_LPM_VALUE_MAX || t->nasns + n > UINT32_MAX)
         return SD_ERR_NOMEM;
-    if (grow((void **)&t->asns, &t->capasns, t->nasns + n, sizeof *t->asns) != 0 ||
-        grow((void **)&t->lists, &t->caplists, t->nlists + 1, sizeof *t->lists) != 0)
+    if (sd__grow((void **)&t->asns, &t->capasns, t->nasns + n, sizeof *t->asns) != 0 ||
+        sd__grow((void **)&t->lists, &t->caplists, t->nlists + 1, sizeof *t->lists) != 0)
         return SD_ERR_NOMEM;
     memcpy(t->asns + t->nasns, a, n * sizeof *a);
     t->lists[t->nlists] = (struct sd__olist){ (uint32_t)t->nasns, (uint32_t)n };
