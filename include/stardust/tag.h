@@ -88,8 +88,8 @@ typedef struct sd_tagger sd_tagger;
 SD_API SD_NODISCARD int sd_tagger_create(sd_tagger **tp);
 
 /* Add a pfx2as table (IPv4 and/or IPv6); the tagger takes ownership,
- * also on failure. Several tables may be added (e.g. one per family): the
- * longest prefix over all of them wins, the later table on a tie.
+ * also on failure. Several tables may be added (e.g. one per family);
+ * where more than one covers an address, the later added table answers.
  * Returns 0, SD_ERR_INVAL (frozen tagger, NULL table). Since: 0.3 */
 SD_API SD_NODISCARD int sd_tagger_add_pfx2as(sd_tagger *t, sd_pfx2as *table);
 
