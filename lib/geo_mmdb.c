@@ -299,7 +299,7 @@ static int walk(struct mmdb_load *L, const struct frame *start, int family, unsi
         if (f.depth >= bits)
             return sd__errbuf(L->errbuf, SD_ERR_FORMAT,
                               "%s: node %u: search tree continues past bit %u of an IPv%d address "
-                              "(a loop in the tree)",
+                              "(a loop, or a wrong ip_version)",
                               L->path, node, bits, family);
         if (L->budget-- == 0)
             return sd__errbuf(L->errbuf, SD_ERR_FORMAT,
