@@ -19,5 +19,6 @@
 #include <stardust/lpm.h>
 #include <stardust/pfx2as.h>
 #include <stardust/geo.h>
+#include <stardust/tag.h>
 
 #endif
