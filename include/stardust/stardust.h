@@ -18,5 +18,7 @@
 #include <stardust/filterbits.h>
 #include <stardust/lpm.h>
 #include <stardust/pfx2as.h>
+#include <stardust/geo.h>
+#include <stardust/tag.h>
 
 #endif
