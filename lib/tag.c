@@ -18,9 +18,9 @@
 #include "internal.h"
 #include "tag_int.h"
 
-/* Packets parsed per sd_parse_bulk() call when the caller gives no parse
- * results (a stack array: no allocation per batch). */
-#define SD__TAG_PARSE_CHUNK 64
+/* Packets handled per step: parsed (when the caller gives no parse
+ * results) and filtered in one go, on the stack (no allocation). */
+#define SD__TAG_CHUNK 64
 
 /* The provider part of a tag, as it is copied into sd_tags. */
 struct sd__tag_ans {
@@ -175,7 +175,7 @@ static inline void lookup_src(const sd_tagger *t, uint32_t src, struct sd__tag_a
 }
 
 static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_packet *pkt,
-                           sd_tags *out)
+                           uint64_t filterbits, sd_tags *out)
 {
     memset(out, 0, sizeof *out);
     if (SD__UNLIKELY(pkt == NULL))
@@ -187,7 +187,7 @@ static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_pack
         out->filterbits = SD_FB(SD_FILTER_NOTIP);
         return;
     }
-    out->filterbits = sd_filterbits(p, pkt);
+    out->filterbits = filterbits;
 
     /* tags.md §1.2: a transport header exists unless this is a later
      * fragment or the IPv4 header (IHL*4) is not all captured. */
@@ -211,7 +211,7 @@ static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_pack
         out->protocol = proto;
         out->src_port = sp;
         out->dest_port = dp;
-        out->ft_hash = sd_ft_hash(p->src4, p->dst4, sp, dp, p->ttl, fl, proto,
+        out->ft_hash = sd__ft_hash(p->src4, p->dst4, sp, dp, p->ttl, fl, proto,
                                   (uint16_t)p->ip_len);
         out->providers_used = SD_TAG_BASIC;
     }
@@ -235,18 +235,17 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
 {
     if (t == NULL || n > INT_MAX || (n > 0 && (pkts == NULL || out == NULL)) || !t->frozen)
         return SD_ERR_INVAL;
-    if (parsed != NULL) {
-        for (size_t i = 0; i < n; i++)
-            tag_one(t, &parsed[i], pkts[i], &out[i]);
-        return (int)n;
-    }
-    sd_parsed buf[SD__TAG_PARSE_CHUNK];
-    for (size_t i = 0; i < n; i += SD__TAG_PARSE_CHUNK) {
-        size_t k = n - i < SD__TAG_PARSE_CHUNK ? n - i : SD__TAG_PARSE_CHUNK;
+    sd_parsed buf[SD__TAG_CHUNK];
+    uint64_t fb[SD__TAG_CHUNK];
+    for (size_t i = 0; i < n; i += SD__TAG_CHUNK) {
+        const size_t k = n - i < SD__TAG_CHUNK ? n - i : SD__TAG_CHUNK;
+        const sd_parsed *ps = parsed != NULL ? parsed + i : buf;
         /* A NULL pkts[j] gets a zeroed buf[j] (and all-zero tags). */
-        (void)sd_parse_bulk(pkts + i, buf, k);
+        if (parsed == NULL)
+            (void)sd_parse_bulk(pkts + i, buf, k);
+        (void)sd_filterbits_bulk(ps, pkts + i, fb, k);
         for (size_t j = 0; j < k; j++)
-            tag_one(t, &buf[j], pkts[i + j], &out[i + j]);
+            tag_one(t, &ps[j], pkts[i + j], fb[j], &out[i + j]);
     }
     return (int)n;
 }
