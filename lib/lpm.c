@@ -34,6 +34,10 @@
 #define SD__LPM_GROUP 0x80000000u
 #define SD__TBL24_BYTES ((size_t)4 << 24)
 #define SD__HUGE_PAGE ((size_t)2 << 20)
+/* Fewer IPv4 prefixes than this touch few parts of tbl24: small pages then
+ * keep the resident memory small (a huge page makes 2 MiB resident for one
+ * touched entry), and lookups mostly read the shared zero page anyway. */
+#define SD__HUGE_MIN_PREFIXES 16384
 
 struct sd__pfx4 {
     uint32_t addr;
@@ -158,10 +162,11 @@ int sd_lpm_insert6(sd_lpm *l, const uint8_t addr[16], unsigned len, uint32_t val
 /* The zeroed 64 MiB tbl24, on a 2 MiB boundary and advised for transparent
  * huge pages: random lookups then miss the cache but rarely the TLB (32 huge
  * pages instead of 16384 small ones); this is most of the lookup time.
- * Without THP (or with it off) the advice is ignored. calloc() of this size
+ * Without THP (or with it off) the advice is ignored; it is given only for
+ * tables of at least SD__HUGE_MIN_PREFIXES prefixes. calloc() of this size
  * gets fresh zero pages from the system without writing them, so pages no
  * prefix touches cost no memory. *mem receives the pointer to free. */
-static uint32_t *tbl24_alloc(void **mem)
+static uint32_t *tbl24_alloc(void **mem, size_t prefixes)
 {
     unsigned char *p = sd__calloc(1, SD__TBL24_BYTES + SD__HUGE_PAGE);
     *mem = p;
@@ -169,7 +174,10 @@ static uint32_t *tbl24_alloc(void **mem)
         return NULL;
     uintptr_t a = ((uintptr_t)p + SD__HUGE_PAGE - 1) & ~(uintptr_t)(SD__HUGE_PAGE - 1);
 #ifdef MADV_HUGEPAGE
-    (void)madvise((void *)a, SD__TBL24_BYTES, MADV_HUGEPAGE);
+    if (prefixes >= SD__HUGE_MIN_PREFIXES)
+        (void)madvise((void *)a, SD__TBL24_BYTES, MADV_HUGEPAGE);
+#else
+    (void)prefixes;
 #endif
     return (uint32_t *)a;
 }
@@ -187,7 +195,7 @@ static int freeze4(sd_lpm *l)
         start[i] += start[i - 1];
     size_t *order = sd__malloc(l->n4 * sizeof *order);
     void *t24mem = NULL;
-    uint32_t *t24 = order != NULL ? tbl24_alloc(&t24mem) : NULL;
+    uint32_t *t24 = order != NULL ? tbl24_alloc(&t24mem, l->n4) : NULL;
     size_t ngroups = 0, capgroups = 0;
     uint32_t *t8 = NULL;
     if (order == NULL || t24 == NULL)
@@ -652,6 +660,7 @@ struct overlay {
     /* IPv4 result, filled range by range in ascending order */
     uint32_t *t24, *t8;
     void *t24mem;
+    size_t prefixes4; /* IPv4 prefixes of the inputs, for tbl24_alloc() */
     size_t ngroups, capgroups;
     int pending;
     uint32_t pfirst, plast, pval;
@@ -679,7 +688,7 @@ static int put4(struct overlay *o, uint32_t first, uint32_t last, uint32_t value
 {
     if (value == SD_LPM_NONE)
         return 0;
-    if (o->t24 == NULL && (o->t24 = tbl24_alloc(&o->t24mem)) == NULL)
+    if (o->t24 == NULL && (o->t24 = tbl24_alloc(&o->t24mem, o->prefixes4)) == NULL)
         return SD_ERR_NOMEM;
     uint64_t s = first, e = last;
     while (s <= e) {
@@ -771,6 +780,8 @@ int sd__lpm_overlay(sd_lpm **out, const sd_lpm *const *tables, size_t n,
     o.combine = combine;
     o.user = user;
     o.n = n;
+    for (size_t i = 0; i < n; i++)
+        o.prefixes4 += tables[i] != NULL ? tables[i]->count4 : 0;
     struct walk w;
     sd_lpm *l = NULL;
     int rc = walk_init(&w, tables, n);

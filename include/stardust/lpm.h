@@ -13,8 +13,9 @@
  * IPv4 uses a DIR-24-8 table (2^24 direct 32-bit entries, 64 MiB, plus
  * 256-entry groups for prefixes longer than /24): one or two dependent
  * memory reads per lookup. It is allocated only when at least one IPv4
- * prefix was inserted, in transparent huge pages where the system allows
- * them (Linux: madvise(MADV_HUGEPAGE)). For batches of addresses,
+ * prefix was inserted; from 16384 IPv4 prefixes on, in transparent huge
+ * pages where the system allows them (Linux: madvise(MADV_HUGEPAGE)), so
+ * that random lookups rarely miss the TLB. For batches of addresses,
  * sd_lpm_lookup4_bulk() is faster than one call per address. IPv6 uses a binary search over the sorted disjoint
  * address ranges the prefixes cover.
  *
