@@ -18,5 +18,6 @@
 #include <stardust/filterbits.h>
 #include <stardust/lpm.h>
 #include <stardust/pfx2as.h>
+#include <stardust/tagger_config.h>
 
 #endif
