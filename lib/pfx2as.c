@@ -15,6 +15,7 @@
 #include <stardust/pfx2as.h>
 
 #include "internal.h"
+#include "tag_int.h"
 
 #define SD__PFX2AS_CHUNK (1u << 20)
 #define SD__PFX2AS_MAXLINE 4096
@@ -334,4 +335,20 @@ void sd_pfx2as_close(sd_pfx2as *t)
     sd__free(t->hash);
     t->h.magic = 0;
     sd__free(t);
+}
+
+/* Internal accessors for the tagger (tag_int.h). */
+const sd_lpm *sd__pfx2as_lpm(const sd_pfx2as *t)
+{
+    return t->lpm;
+}
+
+size_t sd__pfx2as_nlists(const sd_pfx2as *t)
+{
+    return t->nlists;
+}
+
+size_t sd__pfx2as_list(const sd_pfx2as *t, uint32_t idx, const uint32_t **asns)
+{
+    return answer(t, idx, asns);
 }

@@ -18,6 +18,8 @@
 #include <stardust/filterbits.h>
 #include <stardust/lpm.h>
 #include <stardust/pfx2as.h>
+#include <stardust/geo.h>
+#include <stardust/tag.h>
 #include <stardust/tagger_config.h>
 
 #endif
