@@ -11,6 +11,10 @@
 #include <sys/stat.h>
 
 #include <stardust/err.h>
+#include <stardust/filterbits.h>
+#include <stardust/packet.h>
+#include <stardust/parse.h>
+#include <stardust/tag.h>
 #include <stardust/version.h>
 
 static const char *cli_prog = "stardust";
@@ -576,4 +580,41 @@ void sd_cli_json_strn(sd_cli_out *o, const char *key, const char *s, size_t n)
 void sd_cli_json_str(sd_cli_out *o, const char *key, const char *s)
 {
     sd_cli_json_strn(o, key, s, strlen(s));
+}
+
+/* ---------------------------------------------------------------- --drop */
+
+int sd_cli_drop_parse(sd_cli_drop *d, const char *list)
+{
+    char errbuf[SD_ERRBUF_SIZE] = "";
+    uint64_t mask = 0;
+    if (sd_filter_parse_list(list, &mask, errbuf) != 0) {
+        sd_cli_error("--drop: %s", errbuf[0] ? errbuf : "invalid filter list");
+        return -1;
+    }
+    d->mask |= mask;
+    return 0;
+}
+
+size_t sd_cli_drop_apply(sd_cli_drop *d, const sd_packet **pkts, size_t n)
+{
+    if (d->mask == 0)
+        return n;
+    size_t kept = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sd_packet *p = pkts[i];
+        uint64_t fb;
+        if (p->tags != NULL) {
+            fb = p->tags->filterbits;
+        } else {
+            sd_parsed pr;
+            (void)sd_parse(p, &pr);
+            fb = sd_filterbits(&pr, p);
+        }
+        if (fb & d->mask)
+            d->dropped++;
+        else
+            pkts[kept++] = p;
+    }
+    return kept;
 }

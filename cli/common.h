@@ -122,6 +122,27 @@ void sd_cli_progress_clear(sd_cli_progress *p);
 /* Format n with a metric suffix: 999, 12.3k, 4.56M, 7.89G (into buf). */
 const char *sd_cli_human(char *buf, size_t size, double n);
 
+/* ---------------------------------------------------------------- --drop */
+
+/* --drop LIST for every tool that reads packets: remove the packets whose
+ * filter bits intersect LIST (filter names, sd_filter_parse_list()). The
+ * bits are the tag's for tagged packets (sd_packet.tags, e.g. from a
+ * CORSAROTAG ndag: stream), else sd_filterbits() of sd_parse() computed
+ * here, so tagged and untagged inputs drop alike. */
+struct sd_packet;
+typedef struct sd_cli_drop {
+    uint64_t mask;    /* SD_FB() bits; 0: --drop not given, keep everything */
+    uint64_t dropped; /* packets removed so far */
+} sd_cli_drop;
+
+/* Parse LIST into d->mask (adds to what an earlier --drop gave). On error
+ * prints "prog: --drop: <reason>" and returns -1; else 0. */
+int sd_cli_drop_parse(sd_cli_drop *d, const char *list);
+
+/* Keep the packets of pkts[0..n) not dropped, in order, at the front of
+ * pkts; returns their number and adds the others to d->dropped. */
+size_t sd_cli_drop_apply(sd_cli_drop *d, const struct sd_packet **pkts, size_t n);
+
 /* ---------------------------------------------------------------- output */
 
 /* A large output buffer written with one fwrite() per fill: per-packet

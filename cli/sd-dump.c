@@ -7,6 +7,11 @@
  * length as libpacketdump is, instead of using sd_parse(): it has to show
  * fields (checksums, options, trailing bytes) that a parser does not keep.
  * JSON output and the -q summary use sd_parse().
+ *
+ * Tagged packets (CORSAROTAG records of an ndag: stream, tags.md 3) are
+ * shown as libtrace's CORSAROTAG decoder shows them: capture length with
+ * the 67 tag bytes, direction -1, " CorsaroTags:" lines, then the frame;
+ * in JSON as a "tags" object.
  */
 #define _POSIX_C_SOURCE 200809L
 #include <errno.h>
@@ -21,10 +26,12 @@
 #include <arpa/inet.h>
 
 #include <stardust/err.h>
+#include <stardust/filterbits.h>
 #include <stardust/ndag_recv.h>
 #include <stardust/packet.h>
 #include <stardust/parse.h>
 #include <stardust/source.h>
+#include <stardust/tag.h>
 
 #include "common.h"
 
@@ -58,6 +65,8 @@ struct dump {
     char **udp_svc;
     char *proto_name[256];
     struct summary sum;
+    sd_ndag_recv *ndag;   /* ndag: source: records of the last read (tag header) */
+    unsigned rec_hint;    /* index of the next record expected */
 };
 
 /* ================================================================ helpers */
@@ -1025,11 +1034,84 @@ static void text_time(struct dump *d, uint64_t ts)
     sd_cli_out_mem(&d->out, d->time_str, d->time_len);
 }
 
+/* libpacketdump's CORSAROTAG decoder (libtrace 4.0.34): geo lines only for
+ * the providers that matched, two-letter codes as raw bytes, polygons up
+ * to the first empty slot, and the four header filters spelled out, each
+ * followed by a space. */
+static void text_tags(struct dump *d, const sd_tags *t)
+{
+    sd_cli_out *o = &d->out;
+    sd_cli_out_str(o, " CorsaroTags: Protocol: ");
+    sd_cli_out_u64(o, t->protocol);
+    sd_cli_out_str(o, "  Source Port: ");
+    sd_cli_out_u64(o, t->src_port);
+    sd_cli_out_str(o, "  Dest Port: ");
+    sd_cli_out_u64(o, t->dest_port);
+    sd_cli_out_str(o, "\n CorsaroTags: Flowtuple hash: ");
+    sd_cli_out_u64(o, t->ft_hash);
+    sd_cli_out_char(o, '\n');
+    if (t->providers_used & SD_TAG_MAXMIND) {
+        sd_cli_out_str(o, " CorsaroTags: Maxmind Continent: ");
+        sd_cli_out_mem(o, t->maxmind_continent, 2);
+        sd_cli_out_str(o, "   Country: ");
+        sd_cli_out_mem(o, t->maxmind_country, 2);
+        sd_cli_out_char(o, '\n');
+    }
+    if (t->providers_used & SD_TAG_NETACQ) {
+        sd_cli_out_str(o, " CorsaroTags: Netacq-Edge Continent: ");
+        sd_cli_out_mem(o, t->netacq_continent, 2);
+        sd_cli_out_str(o, "   Country: ");
+        sd_cli_out_mem(o, t->netacq_country, 2);
+        sd_cli_out_str(o, "\n CorsaroTags: Netacq-Edge Region Code: ");
+        sd_cli_out_u64(o, t->netacq_region);
+        sd_cli_out_str(o, "\n CorsaroTags: Netacq-Edge Polygon Ids: ");
+        for (int i = 0; i < 8 && (t->netacq_polygon[i] & 0xffffffu) != 0; i++) {
+            sd_cli_out_u64(o, t->netacq_polygon[i] >> 24);
+            sd_cli_out_char(o, ':');
+            sd_cli_out_u64(o, t->netacq_polygon[i] & 0xffffffu);
+            sd_cli_out_char(o, ' ');
+        }
+        sd_cli_out_char(o, '\n');
+    }
+    if (t->providers_used & SD_TAG_PFX2AS) {
+        sd_cli_out_str(o, " CorsaroTags: Source ASN: ");
+        sd_cli_out_u64(o, t->prefixasn);
+        sd_cli_out_char(o, '\n');
+    }
+    uint64_t f = t->filterbits;
+    sd_cli_out_str(o, " CorsaroTags: Filters: ");
+    sd_cli_out_str(o, (f & SD_FB(SD_FILTER_SPOOFED)) ? "Spoofed " : "Not-Spoofed ");
+    sd_cli_out_str(o, (f & SD_FB(SD_FILTER_ERRATIC)) ? "Erratic " : "Not-Erratic ");
+    sd_cli_out_str(o, (f & SD_FB(SD_FILTER_ROUTED)) ? "Not-Routable " : "Routable ");
+    if (f & SD_FB(SD_FILTER_LARGE_SCALE_SCAN))
+        sd_cli_out_str(o, "LSScan ");
+    sd_cli_out_char(o, '\n');
+}
+
 static void text_packet(struct dump *d, const sd_packet *pkt)
 {
     sd_cli_out *o = &d->out;
     sd_cli_out_char(o, '\n');
     text_time(d, pkt->ts);
+    if (pkt->tags != NULL) {
+        /* libtrace exposes the tag block ahead of the frame: 67 more
+         * captured bytes, no direction (ndag.md 9, 16). */
+        sd_cli_out_str(o, " Capture: Packet Length: ");
+        sd_cli_out_u64(o, (uint64_t)pkt->caplen + SD_TAG_BLOCK_LEN);
+        sd_cli_out_char(o, '/');
+        sd_cli_out_u64(o, pkt->wirelen);
+        sd_cli_out_str(o, " Direction Value: -1\n");
+        text_tags(d, pkt->tags);
+        d->depth = 0;
+        text_link(d, pkt);
+        if (d->hex) {
+            sd_cli_out_str(o, " Hex: ");
+            sd_cli_out_u64(o, pkt->caplen);
+            sd_cli_out_str(o, " bytes");
+            hexdump(o, pkt->data, (long)pkt->caplen);
+        }
+        return;
+    }
     sd_cli_out_str(o, " Capture: Packet Length: ");
     sd_cli_out_u64(o, pkt->caplen);
     sd_cli_out_char(o, '/');
@@ -1139,6 +1221,90 @@ static void json_hex(sd_cli_out *o, const char *key, const uint8_t *p, uint32_t 
         sd_cli_out_mem(o, chunk, k);
     }
     sd_cli_out_char(o, '"');
+}
+
+/* The nDAG record of pkt from the last read of an ndag: source (for the
+ * tag header fields), or NULL. Packets come in record order, possibly
+ * thinned by a filter, so the search usually succeeds at the hint. */
+static const sd_ndag_record *find_record(struct dump *d, const sd_packet *pkt)
+{
+    if (d->ndag == NULL)
+        return NULL;
+    for (int pass = 0; pass < 2; pass++) {
+        for (unsigned j = pass ? 0 : d->rec_hint;; j++) {
+            const sd_ndag_record *r = sd_ndag_recv_record(d->ndag, 0, j, NULL);
+            if (r == NULL || (pass && j >= d->rec_hint))
+                break;
+            if (&r->pkt == pkt) {
+                d->rec_hint = j + 1;
+                return r;
+            }
+        }
+    }
+    return NULL;
+}
+
+/* A two-letter code: its bytes up to the first NUL. */
+static void json_code(sd_cli_out *o, const char *key, const char c[2])
+{
+    sd_cli_json_strn(o, key, c, c[0] == 0 ? 0 : c[1] == 0 ? 1 : 2);
+}
+
+static void json_filters(sd_cli_out *o, const char *key, uint64_t bits)
+{
+    sd_cli_json_arr(o, key);
+    for (int i = 0; i < SD_FILTER_COUNT; i++)
+        if (bits & SD_FB(i))
+            sd_cli_json_str(o, NULL, sd_filter_name(i));
+    sd_cli_json_arr_end(o);
+}
+
+/* "tags": every field of the tag block (tags.md 1), and from an nDAG
+ * record the header's tagger_id, seqno and filter bits (tags.md 3.2). */
+static void json_tags(struct dump *d, const sd_packet *pkt)
+{
+    static const char *const prov[4] = {"basic", "maxmind", "netacq", "pfx2as"};
+    sd_cli_out *o = &d->out;
+    const sd_tags *t = pkt->tags;
+    sd_cli_json_obj(o, "tags");
+    sd_cli_json_u64(o, "providers_used", t->providers_used);
+    sd_cli_json_arr(o, "providers");
+    for (unsigned i = 0; i < 4; i++)
+        if (t->providers_used & (1u << i))
+            sd_cli_json_str(o, NULL, prov[i]);
+    sd_cli_json_arr_end(o);
+    sd_cli_json_u64(o, "protocol", t->protocol);
+    sd_cli_json_u64(o, "src_port", t->src_port);
+    sd_cli_json_u64(o, "dest_port", t->dest_port);
+    sd_cli_json_u64(o, "ft_hash", t->ft_hash);
+    sd_cli_json_u64(o, "prefixasn", t->prefixasn);
+    json_code(o, "maxmind_continent", t->maxmind_continent);
+    json_code(o, "maxmind_country", t->maxmind_country);
+    json_code(o, "netacq_continent", t->netacq_continent);
+    json_code(o, "netacq_country", t->netacq_country);
+    sd_cli_json_u64(o, "netacq_region", t->netacq_region);
+    sd_cli_json_arr(o, "netacq_polygons");
+    for (int i = 0; i < 8; i++) {
+        if ((t->netacq_polygon[i] & 0xffffffu) == 0)
+            continue;
+        sd_cli_json_obj(o, NULL);
+        sd_cli_json_u64(o, "table", t->netacq_polygon[i] >> 24);
+        sd_cli_json_u64(o, "id", t->netacq_polygon[i] & 0xffffffu);
+        sd_cli_json_obj_end(o);
+    }
+    sd_cli_json_arr_end(o);
+    sd_cli_json_u64(o, "filterbits", t->filterbits);
+    json_filters(o, "filters", t->filterbits);
+    const sd_ndag_record *r = find_record(d, pkt);
+    if (r != NULL && r->tag != NULL) {
+        /* corsarotrace's view: the header bits (tags.md 2.2) */
+        unsigned hb = be16(r->tag + 1);
+        sd_cli_json_u64(o, "tagger_id", r->tagger_id);
+        sd_cli_json_u64(o, "seqno", r->tagger_seqno);
+        sd_cli_json_u64(o, "header_filterbits", hb);
+        json_filters(o, "header_filters", hb & 0xfu);
+    }
+    sd_cli_json_obj_end(o);
 }
 
 static void json_packet(struct dump *d, const sd_packet *pkt, const sd_parsed *pr)
@@ -1317,6 +1483,8 @@ static void json_packet(struct dump *d, const sd_packet *pkt, const sd_parsed *p
     }
     sd_cli_json_bool(o, "truncated", pr->flags & SD_P_TRUNCATED);
     sd_cli_json_bool(o, "malformed", pr->flags & SD_P_MALFORMED);
+    if (pkt->tags != NULL)
+        json_tags(d, pkt);
     if (d->hex)
         json_hex(o, "data", p, cap);
     sd_cli_json_end(o);
@@ -1397,7 +1565,7 @@ static void print_summary(struct dump *d)
                           (unsigned long long)summary_get(&d->sum, summary_fields[i].off));
 }
 
-static void print_stats(const sd_source *src, enum out_mode mode)
+static void print_stats(const sd_source *src, enum out_mode mode, uint64_t excluded)
 {
     sd_source_stats st;
     memset(&st, 0, sizeof st);
@@ -1418,17 +1586,19 @@ static void print_stats(const sd_source *src, enum out_mode mode)
         sd_cli_json_u64(&o, "skipped", st.skipped);
         sd_cli_json_u64(&o, "malformed", st.malformed);
         sd_cli_json_u64(&o, "dropped", st.dropped);
+        sd_cli_json_u64(&o, "excluded", excluded);
         sd_cli_json_end(&o);
         sd_cli_out_close(&o);
         return;
     }
     fprintf(stderr,
             "%s: %s: packets %llu bytes %llu wire_bytes %llu filtered %llu skipped %llu "
-            "malformed %llu dropped %llu\n",
+            "malformed %llu dropped %llu excluded %llu\n",
             sd_cli_prog(), sd_source_uri(src), (unsigned long long)st.packets,
             (unsigned long long)st.bytes, (unsigned long long)st.wire_bytes,
             (unsigned long long)st.filtered, (unsigned long long)st.skipped,
-            (unsigned long long)st.malformed, (unsigned long long)st.dropped);
+            (unsigned long long)st.malformed, (unsigned long long)st.dropped,
+            (unsigned long long)excluded);
 }
 
 /* "malformed_class": the invalid datagrams by spec 10 class (enum
@@ -1495,6 +1665,10 @@ static void print_ndag_table(sd_ndag_recv *r, enum out_mode mode)
             sd_cli_json_u64(&o, "skipped", x->skipped);
             sd_cli_json_u64(&o, "ts_zero", x->ts_zero);
             sd_cli_json_u64(&o, "idle_ms", x->idle_ms);
+            sd_cli_json_u64(&o, "tagged", x->tagged);
+            sd_cli_json_u64(&o, "tag_missing", x->tag_missing);
+            sd_cli_json_u64(&o, "tag_gaps", x->tag_gaps);
+            sd_cli_json_u64(&o, "tagger_changes", x->tagger_changes);
             sd_cli_json_end(&o);
         }
         sd_cli_json_begin(&o);
@@ -1520,6 +1694,10 @@ static void print_ndag_table(sd_ndag_recv *r, enum out_mode mode)
         sd_cli_json_u64(&o, "ts_zero", t.ts_zero);
         sd_cli_json_u64(&o, "skipped", t.skipped);
         sd_cli_json_i64(&o, "rcvbuf", t.rcvbuf);
+        sd_cli_json_u64(&o, "tagged", t.tagged);
+        sd_cli_json_u64(&o, "tag_missing", t.tag_missing);
+        sd_cli_json_u64(&o, "tag_gaps", t.tag_gaps);
+        sd_cli_json_u64(&o, "tagger_changes", t.tagger_changes);
         sd_cli_json_end(&o);
     } else {
         sd_cli_out_printf(&o, "%-22s %5s %4s %-7s %9s %10s %8s %8s %5s %5s %5s %5s %5s %6s %5s %6s %8s\n", "stream",
@@ -1544,13 +1722,16 @@ static void print_ndag_table(sd_ndag_recv *r, enum out_mode mode)
         sd_cli_out_printf(&o,
                           "%s: ndag total: streams %llu beacons %llu datagrams %llu records %llu missing %lld "
                           "dropped %llu restarts %llu sender_restarts %llu duplicates %llu malformed %llu "
-                          "beacons_malformed %llu rcvbuf %lld\n",
+                          "beacons_malformed %llu rcvbuf %lld tagged %llu tag_missing %llu tag_gaps %llu "
+                          "tagger_changes %llu\n",
                           sd_cli_prog(), (unsigned long long)t.streams, (unsigned long long)t.beacons,
                           (unsigned long long)t.datagrams, (unsigned long long)t.records, (long long)t.missing,
                           (unsigned long long)t.dropped, (unsigned long long)t.restarts,
                           (unsigned long long)t.sender_restarts, (unsigned long long)t.duplicates,
                           (unsigned long long)t.malformed, (unsigned long long)t.beacons_malformed,
-                          (long long)t.rcvbuf);
+                          (long long)t.rcvbuf, (unsigned long long)t.tagged,
+                          (unsigned long long)t.tag_missing, (unsigned long long)t.tag_gaps,
+                          (unsigned long long)t.tagger_changes);
     }
     sd_cli_out_close(&o);
     free(ss);
@@ -1589,6 +1770,9 @@ static void usage(void)
            "Options:\n"
            "  -c, --count N        stop after N packets (default: all)\n"
            "  -f, --filter EXPR    keep packets matching the BPF expression EXPR\n"
+           "      --drop LIST      drop packets matching any of the filters in LIST\n"
+           "                       (comma-separated names, e.g. spoofed,erratic; the\n"
+           "                       tag's bits for tagged packets, else computed)\n"
            "  -o, --output FORMAT  text (default, tracepktdump layout) or json\n"
            "      --json           same as --output json\n"
            "  -q, --quiet          no per-packet output: print summary counts only\n"
@@ -1605,13 +1789,14 @@ static void usage(void)
            "See sd-dump(1).\n");
 }
 
-enum { OPT_JSON = 256, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS };
+enum { OPT_JSON = 256, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_DROP };
 
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"count", required_argument, NULL, 'c'},
         {"filter", required_argument, NULL, 'f'},
+        {"drop", required_argument, NULL, OPT_DROP},
         {"output", required_argument, NULL, 'o'},
         {"json", no_argument, NULL, OPT_JSON},
         {"quiet", no_argument, NULL, 'q'},
@@ -1628,6 +1813,7 @@ int main(int argc, char **argv)
     int quiet = 0, want_stats = 0, progress_mode = -1;
     uint64_t stats_every = 0;
     static struct dump d; /* large (name tables): keep it off the stack */
+    sd_cli_drop drop = {0, 0};
     d.mode = OUT_TEXT;
 
     sd_cli_init("sd-dump", "[options] URI");
@@ -1641,6 +1827,10 @@ int main(int argc, char **argv)
             break;
         case 'f':
             filter = optarg;
+            break;
+        case OPT_DROP:
+            if (sd_cli_drop_parse(&drop, optarg) != 0)
+                return sd_cli_usage_hint();
             break;
         case 'o':
             if (strcmp(optarg, "text") == 0)
@@ -1731,6 +1921,7 @@ int main(int argc, char **argv)
             return SD_CLI_EXIT_RUNTIME;
         }
         ndag = sd_source_ndag(src);
+        d.ndag = ndag;
     }
     uint64_t next_stats = stats_every ? mono_s() + stats_every : 0;
 
@@ -1755,13 +1946,16 @@ int main(int argc, char **argv)
             if (ndag != NULL)
                 print_ndag_table(ndag, d.mode);
             else
-                print_stats(src, d.mode);
+                print_stats(src, d.mode, drop.dropped);
         }
         if (n == 0) {
             /* A live source went quiet: show what was decoded so far. */
             sd_cli_out_flush(&d.out);
             continue;
         }
+        /* -c counts packets shown, after --drop as after --filter. */
+        d.rec_hint = 0;
+        n = (int)sd_cli_drop_apply(&drop, pkts, (size_t)n);
         if (d.mode == OUT_TEXT && !quiet) {
             for (int i = 0; i < n; i++)
                 text_packet(&d, pkts[i]);
@@ -1801,7 +1995,7 @@ int main(int argc, char **argv)
         exit_status = read_err == SD_ERR_FILTER ? SD_CLI_EXIT_USAGE : SD_CLI_EXIT_RUNTIME;
     }
     if (want_stats) {
-        print_stats(src, d.mode);
+        print_stats(src, d.mode, drop.dropped);
         print_ndag_table(ndag, d.mode);
     }
     sd_source_close(src);

@@ -5,6 +5,7 @@
 #include <string.h>
 
 #include <stardust/ndag.h>
+#include <stardust/tag.h>
 #include "erf_int.h"
 #include "internal.h"
 #include "ndag_int.h"
@@ -444,9 +445,51 @@ int sd__ndag_dgram_append(struct sd__ndag_dgram *d, const sd_packet *p)
     return SD__NDAG_APPENDED;
 }
 
+int sd__ndag_dgram_append_tagged(struct sd__ndag_dgram *d, const sd_packet *p, uint32_t tagger_id,
+                                 uint64_t *seq)
+{
+    /* Only Ethernet frames are published; empty ones are dropped (tags.md
+     * 3.3). */
+    if (p->linktype != SD_LINK_ETHERNET || p->caplen == 0 || p->data == NULL)
+        return SD__NDAG_SKIP;
+    size_t room = d->cap - d->len;
+    size_t need = SD_NDAG_TAG_LEN + (size_t)p->caplen;
+    if (d->count > 0 && (d->count >= 0x7fff || need > room))
+        return SD__NDAG_FULL; /* the next datagram takes it */
+    size_t pktlen = p->caplen;
+    int cut = 0;
+    if (need > room) {
+        /* Alone and still too big: cut the frame so the datagram fits,
+         * never a zero-record datagram (tags.md 3.3, stardust rule). */
+        pktlen = room - SD_NDAG_TAG_LEN;
+        cut = 1;
+    }
+    uint8_t *r = d->buf + d->len;
+    const sd_tags *t = p->tags;
+    r[0] = 0; /* hashbin: unused, written as 0 (tags.md 3.2) */
+    sd__put_be16(r + 1, (uint16_t)(t != NULL ? t->filterbits & 0xfu : 0)); /* tags.md 2.2 */
+    sd__put_be32(r + 3, (uint32_t)(p->ts / 1000000000u));
+    sd__put_be32(r + 7, (uint32_t)(p->ts % 1000000000u / 1000u));
+    sd__put_be16(r + 11, (uint16_t)pktlen);
+    sd__put_be16(r + 13, p->wirelen > 0xffffu ? 0xffffu : (uint16_t)p->wirelen);
+    sd__put_be32(r + 15, tagger_id);
+    uint64_t q = *seq != 0 ? *seq : 1;
+    sd__put_be32(r + 19, (uint32_t)(q >> 32));
+    sd__put_be32(r + 23, (uint32_t)q);
+    *seq = q + 1 != 0 ? q + 1 : 1; /* per record, skipping 0 on wrap (tags.md 3.2) */
+    if (t != NULL)
+        sd_tags_encode(t, r + 27);
+    else
+        memset(r + 27, 0, SD_TAG_BLOCK_LEN); /* untagged: nothing known */
+    memcpy(r + SD_NDAG_TAG_LEN, p->data, pktlen);
+    d->len += SD_NDAG_TAG_LEN + pktlen;
+    d->count++;
+    return cut ? SD__NDAG_CUT : SD__NDAG_APPENDED;
+}
+
 size_t sd__ndag_dgram_finish(struct sd__ndag_dgram *d, const sd_ndag_encap *h)
 {
-    put_common(d->buf, SD_NDAG_ENCAPERF, h->monitor_id);
+    put_common(d->buf, d->type, h->monitor_id);
     memcpy(d->buf + 8, h->started, 8);
     sd__put_be32(d->buf + 16, h->seqno);
     sd__put_be16(d->buf + 20, h->stream_id);
@@ -468,6 +511,37 @@ int sd_ndag_encode_erf(uint8_t *dst, size_t cap, const sd_ndag_encap *h, const s
     size_t i = 0;
     while (i < n) {
         int rc = sd__ndag_dgram_append(&d, pkts[i]);
+        if (rc == SD__NDAG_FULL)
+            break;
+        i++;
+        if (rc == SD__NDAG_CUT)
+            break; /* the datagram is full */
+    }
+    *consumed = i;
+    if (d.count == 0)
+        return 0;
+    return (int)sd__ndag_dgram_finish(&d, h);
+}
+
+int sd_ndag_encode_tagged(uint8_t *dst, size_t cap, const sd_ndag_encap *h, uint32_t tagger_id,
+                          uint64_t *seqno, const sd_packet *const *pkts, size_t n, size_t *consumed)
+{
+    static const uint8_t zero[8];
+    if (consumed != NULL)
+        *consumed = 0;
+    if (dst == NULL || h == NULL || seqno == NULL || consumed == NULL || (pkts == NULL && n > 0) ||
+        cap < 128 || memcmp(h->started, zero, 8) == 0)
+        return SD_ERR_INVAL;
+    struct sd__ndag_dgram d;
+    sd__ndag_dgram_start(&d, dst, cap);
+    d.type = SD_NDAG_CORSAROTAG;
+    size_t i = 0;
+    while (i < n) {
+        if (pkts[i] == NULL) {
+            i++; /* nothing to send */
+            continue;
+        }
+        int rc = sd__ndag_dgram_append_tagged(&d, pkts[i], tagger_id, seqno);
         if (rc == SD__NDAG_FULL)
             break;
         i++;

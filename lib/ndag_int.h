@@ -18,6 +18,7 @@ struct sd__ndag_dgram {
     size_t cap;
     size_t len;     /* 24 + the records appended so far */
     unsigned count; /* records appended (never above 0x7fff) */
+    uint8_t type;   /* SD_NDAG_ENCAPERF or SD_NDAG_CORSAROTAG */
 };
 
 /* sd__ndag_dgram_append() results. */
@@ -32,14 +33,22 @@ static inline void sd__ndag_dgram_start(struct sd__ndag_dgram *d, uint8_t *buf, 
     d->cap = cap > 0xffff ? 0xffff : cap;
     d->len = SD_NDAG_ENCAP_LEN;
     d->count = 0;
+    d->type = SD_NDAG_ENCAPERF;
 }
 
 /* Append p as one ERF record (sd__erf_encode(): type 2 with pad, 22/23 for
  * raw IP, lctr 0). Never returns SD__NDAG_FULL on an empty datagram. */
 int sd__ndag_dgram_append(struct sd__ndag_dgram *d, const sd_packet *p);
 
-/* Write the common and encapsulation headers (recordcount = d->count, flag
- * clear) and return the datagram length. */
+/* Append p as one CORSAROTAG record (tags.md 3.2) for tagger_id with the
+ * record seqno *seq (advanced, skipping 0); d->type must be
+ * SD_NDAG_CORSAROTAG. Non-Ethernet and empty frames: SD__NDAG_SKIP. Needs
+ * d->cap >= 128. Never returns SD__NDAG_FULL on an empty datagram. */
+int sd__ndag_dgram_append_tagged(struct sd__ndag_dgram *d, const sd_packet *p, uint32_t tagger_id,
+                                 uint64_t *seq);
+
+/* Write the common and encapsulation headers (type d->type, recordcount =
+ * d->count, flag clear) and return the datagram length. */
 size_t sd__ndag_dgram_finish(struct sd__ndag_dgram *d, const sd_ndag_encap *h);
 
 /* ---- receiver internals (lib/ndag.c) ---- */

@@ -29,6 +29,7 @@
 #include <unistd.h>
 
 #include <stardust/ndag_recv.h>
+#include <stardust/tag.h>
 #include "internal.h"
 #include "ndag_int.h"
 #include "source_int.h"
@@ -69,9 +70,13 @@ struct stream {
     /* lane-private */
     sd_ndag_seq seq;
     int skip_lctr;           /* 12.4: the next record's lctr may predate the join */
+    int tag_valid;           /* tagged records: tag_id/tag_expect are set (tags.md 3.4) */
+    uint32_t tag_id;         /* tagger_id of the last tagged record */
+    uint64_t tag_expect;     /* its seqno + 1 (skipping 0) */
     /* counters */
     acnt joins, datagrams, records, bytes, dropped, truncated, malformed, foreign, keepalives;
     acnt ts_zero, skipped, restarts, resyncs, duplicates, reordered, late;
+    acnt tagged, tag_missing, tag_gaps, tagger_changes;
     _Atomic int64_t missing;
     _Atomic uint32_t stream_id;
     acnt mclass[SD_NDAG_E_COUNT];
@@ -113,6 +118,7 @@ struct lane {
     struct stream *it_stream;
     /* what the last read returned */
     sd_ndag_record *recs;
+    sd_tags *tags;           /* decoded tag block of recs[i], for pkt.tags */
     unsigned *rec_stream;
     unsigned nrecs;
     _Atomic int running;     /* owned by sd_ndag_recv_run() */
@@ -315,6 +321,7 @@ static void lane_drain_mail(sd_ndag_recv *r, struct lane *l)
             s->seq.probation = 0;
             s->seq.seen = 0;
             s->skip_lctr = 1;
+            s->tag_valid = 0;
             CADD(s->joins, 1);
             atomic_store(&s->last_ms, now_ms());
             atomic_store(&s->state, SD_NDAG_STREAM_ACTIVE);
@@ -486,6 +493,7 @@ static void free_recv(sd_ndag_recv *r)
             sd__free(l->iov);
             sd__free(l->dg);
             sd__free(l->recs);
+            sd__free(l->tags);
             sd__free(l->rec_stream);
         }
     }
@@ -517,8 +525,9 @@ static int lane_init(sd_ndag_recv *r, struct lane *l, unsigned id)
     l->iov = sd__calloc(r->batch, sizeof *l->iov);
     l->dg = sd__calloc(r->batch, sizeof *l->dg);
     l->recs = sd__calloc(SD_NDAG_RECV_MAX_READ, sizeof *l->recs);
+    l->tags = sd__calloc(SD_NDAG_RECV_MAX_READ, sizeof *l->tags);
     l->rec_stream = sd__calloc(SD_NDAG_RECV_MAX_READ, sizeof *l->rec_stream);
-    if (!l->mbox || !l->pfd || !l->sock_stream || !l->bufs || !l->msgs || !l->iov || !l->dg || !l->recs ||
+    if (!l->mbox || !l->pfd || !l->sock_stream || !l->bufs || !l->msgs || !l->iov || !l->dg || !l->recs || !l->tags ||
         !l->rec_stream)
         return SD_ERR_NOMEM;
     /* Set up once: recvmmsg() writes back only msg_len, msg_flags and
@@ -811,6 +820,7 @@ static int start_datagram(struct lane *l, const struct dgram *d, const uint8_t *
  * added to the stream's atomics once per datagram, not once per record. */
 struct rec_counts {
     uint64_t records, skipped, dropped, ts_zero;
+    uint64_t tagged, tag_missing, tag_gaps, tagger_changes;
 };
 
 static void flush_counts(struct stream *s, struct rec_counts *c)
@@ -823,7 +833,34 @@ static void flush_counts(struct stream *s, struct rec_counts *c)
         CADD(s->dropped, c->dropped);
     if (c->ts_zero > 0)
         CADD(s->ts_zero, c->ts_zero);
+    if (c->tagged > 0) {
+        CADD(s->tagged, c->tagged);
+        if (c->tag_missing > 0)
+            CADD(s->tag_missing, c->tag_missing);
+        if (c->tag_gaps > 0)
+            CADD(s->tag_gaps, c->tag_gaps);
+        if (c->tagger_changes > 0)
+            CADD(s->tagger_changes, c->tagger_changes);
+    }
     memset(c, 0, sizeof *c);
+}
+
+/* Per-packet loss of a tagged stream as corsarotrace counts it (tags.md
+ * 3.4): a new tagger_id restarts the count; a gap of k records adds k, a
+ * backwards jump adds 1, each is one gap. */
+static void tag_track(struct stream *s, const sd_ndag_record *rec, struct rec_counts *c)
+{
+    uint64_t q = rec->tagger_seqno;
+    if (!s->tag_valid || rec->tagger_id != s->tag_id) {
+        if (s->tag_valid)
+            c->tagger_changes++;
+        s->tag_valid = 1;
+        s->tag_id = rec->tagger_id;
+    } else if (q != s->tag_expect) {
+        c->tag_gaps++;
+        c->tag_missing += q > s->tag_expect ? q - s->tag_expect : 1;
+    }
+    s->tag_expect = q + 1 != 0 ? q + 1 : 1;
 }
 
 /* Move records of the buffered datagrams into recs[out..n); returns out. */
@@ -856,6 +893,13 @@ static unsigned emit(struct lane *l, unsigned out, unsigned n)
                 s->skip_lctr = 0;
             else if (!is_colour(rec->erf_type))
                 c.dropped += rec->lctr;
+        } else {
+            /* validated: the 94-byte header is there (10) */
+            (void)sd_tags_decode(&l->tags[out], rec->tag + (SD_NDAG_TAG_LEN - SD_TAG_BLOCK_LEN),
+                                 SD_TAG_BLOCK_LEN);
+            rec->pkt.tags = &l->tags[out];
+            c.tagged++;
+            tag_track(s, rec, &c);
         }
         c.ts_zero += rec->pkt.ts == 0;
         c.records++;
@@ -1066,6 +1110,10 @@ static void stream_snapshot(const sd_ndag_recv *r, const struct stream *s, sd_nd
     o->keepalives = CGET(s->keepalives);
     o->ts_zero = CGET(s->ts_zero);
     o->skipped = CGET(s->skipped);
+    o->tagged = CGET(s->tagged);
+    o->tag_missing = CGET(s->tag_missing);
+    o->tag_gaps = CGET(s->tag_gaps);
+    o->tagger_changes = CGET(s->tagger_changes);
     uint64_t last = atomic_load_explicit(&s->last_ms, memory_order_relaxed);
     uint64_t lb = atomic_load_explicit(&s->last_beacon_ms, memory_order_relaxed);
     if (lb > last)
@@ -1124,6 +1172,10 @@ int sd_ndag_recv_stats_get(const sd_ndag_recv *r, sd_ndag_recv_stats *st)
         t.keepalives += s.keepalives;
         t.ts_zero += s.ts_zero;
         t.skipped += s.skipped;
+        t.tagged += s.tagged;
+        t.tag_missing += s.tag_missing;
+        t.tag_gaps += s.tag_gaps;
+        t.tagger_changes += s.tagger_changes;
     }
     for (unsigned i = 0; i < MAX_MONITORS; i++)
         t.sender_restarts += CGET(r->monitors[i].restarts);

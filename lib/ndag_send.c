@@ -35,6 +35,7 @@ struct stream {
     int fd;
     uint16_t id, port;
     uint32_t next_seq;       /* seqno of the next datagram queued (12.1) */
+    uint64_t tag_seq;        /* tagged: seqno of the next record (tags.md 3.2) */
     uint8_t *bufs;           /* batch datagram buffers of max_datagram bytes */
     unsigned nq;             /* finished datagrams waiting in bufs[0..nq-1] */
     size_t qlen[MAX_BATCH];  /* their lengths */
@@ -51,6 +52,7 @@ struct sd_ndag_sender {
     sd_ndag_send_opts o;
     int family;
     uint8_t started[8];
+    uint32_t tagger_id;      /* tagged mode: non-zero */
     unsigned nstreams;
     struct stream *streams;
     int beacon_fd;
@@ -243,6 +245,8 @@ static int finish_cur(sd_ndag_sender *s, struct stream *st)
     st->qlen[st->nq++] = sd__ndag_dgram_finish(&st->cur, &h);
     sd__ndag_dgram_start(&st->cur, st->bufs + (size_t)(st->nq % s->o.batch) * s->o.max_datagram,
                          s->o.max_datagram);
+    if (s->o.tagged)
+        st->cur.type = SD_NDAG_CORSAROTAG;
     if (st->nq == s->o.batch)
         return transmit(s, st);
     return 0;
@@ -252,7 +256,8 @@ static int append(sd_ndag_sender *s, struct stream *st, const sd_packet *p, uint
 {
     int rc = 0;
     for (;;) {
-        int r = sd__ndag_dgram_append(&st->cur, p);
+        int r = s->o.tagged ? sd__ndag_dgram_append_tagged(&st->cur, p, s->tagger_id, &st->tag_seq)
+                            : sd__ndag_dgram_append(&st->cur, p);
         if (r == SD__NDAG_FULL) {
             int e = finish_cur(s, st);
             if (e < 0 && rc == 0)
@@ -267,6 +272,8 @@ static int append(sd_ndag_sender *s, struct stream *st, const sd_packet *p, uint
             st->cur_first_ns = now;
         if (r == SD__NDAG_CUT)
             st->st.truncated++;
+        if (s->o.tagged && p->tags == NULL)
+            st->st.untagged++;
         st->st.packets++;
         return rc;
     }
@@ -671,6 +678,8 @@ static int check_opts(const sd_ndag_send_opts *o, char *errbuf)
     if (o->batch < 1 || o->batch > MAX_BATCH)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: batch %u out of range: 1 to %u",
                           o->batch, MAX_BATCH);
+    if (o->tagged != 0 && o->tagged != 1)
+        return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: tagged must be 0 or 1, not %d", o->tagged);
     if (o->spread != SD_NDAG_SPREAD_FLOW && o->spread != SD_NDAG_SPREAD_RR)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "nDAG sender: unknown spread mode %d", o->spread);
     return 0;
@@ -745,6 +754,14 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
     uint64_t ms = (uint64_t)now.tv_sec * 1000u + (uint64_t)now.tv_nsec / 1000000u;
     ms = ms > STARTED_EPOCH_MS ? ms - STARTED_EPOCH_MS : 1;
     sd__put_le64(s->started, ms);
+    if (o.tagged) {
+        /* Random per run so consumers detect a restart (tags.md 3.2, 3.4). */
+        s->tagger_id = o.tagger_id;
+        uint64_t x = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
+        x ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)s;
+        while (s->tagger_id == 0)
+            s->tagger_id = (uint32_t)(mix64(x++) >> 32);
+    }
 
     s->streams = sd__calloc(o.streams, sizeof *s->streams);
     if (s->streams == NULL) {
@@ -762,6 +779,7 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
         st->id = (uint16_t)i;
         st->port = ports[i] = (uint16_t)(first + i);
         st->next_seq = 1;
+        st->tag_seq = 1;
         st->last_tx_ns = t0;
         st->st.size = sizeof st->st;
     }
@@ -773,6 +791,8 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
             return sd__errbuf(errbuf, SD_ERR_NOMEM, "nDAG sender: out of memory");
         }
         sd__ndag_dgram_start(&st->cur, st->bufs, o.max_datagram);
+        if (o.tagged)
+            st->cur.type = SD_NDAG_CORSAROTAG;
         if (sink == NULL) {
             rc = open_socket(s, &group, st->port, have_src ? &src : NULL, ifindex, &st->fd, i == 0,
                              errbuf);
@@ -847,6 +867,7 @@ static void add_stats(sd_ndag_send_stats *t, const sd_ndag_send_stats *a)
     t->retries += a->retries;
     t->send_errors += a->send_errors;
     t->lost += a->lost;
+    t->untagged += a->untagged;
 }
 
 int sd_ndag_send_get_stats(sd_ndag_sender *s, int stream, sd_ndag_send_stats *st)
@@ -871,6 +892,11 @@ int sd_ndag_send_get_stats(sd_ndag_sender *s, int stream, sd_ndag_send_stats *st
     t.size = st->size;
     memcpy(st, &t, n);
     return 0;
+}
+
+uint32_t sd_ndag_send_tagger_id(const sd_ndag_sender *s)
+{
+    return s != NULL ? s->tagger_id : 0;
 }
 
 uint16_t sd_ndag_send_port(const sd_ndag_sender *s, unsigned stream)

@@ -129,7 +129,8 @@ typedef struct sd_ndag_record {
     uint16_t framing;    /* bytes before the packet: ERF header + extensions + pad, or 94 */
     int has_packet;      /* 0 for ERF META and PAD records: pkt is not filled */
     sd_packet pkt;       /* the packet; data points into the datagram. For
-                            tagged records: Ethernet, ts from ts_sec/ts_usec */
+                            tagged records: Ethernet, ts from ts_sec/ts_usec;
+                            pkt.tags is NULL here (sd_ndag_recv fills it) */
     const uint8_t *tag;  /* CORSAROTAG: the 94-byte tag header (9); else NULL */
     uint32_t tagger_id;  /* CORSAROTAG: tagger_id and per-packet seqno (9) */
     uint64_t tagger_seqno;
@@ -191,6 +192,31 @@ typedef struct sd_ndag_encap {
  * argument, all-zero started). Thread: reentrant. Since: 0.2 */
 SD_API SD_NODISCARD int sd_ndag_encode_erf(uint8_t *dst, size_t cap, const sd_ndag_encap *h,
                                            const sd_packet *const *pkts, size_t n, size_t *consumed);
+
+/* Write one CORSAROTAG datagram (message type 6, ndag.md 9, tags.md 3.2)
+ * of at most cap bytes (at most 65535 used) from pkts[0..n-1], in order,
+ * one 94-byte record header + frame per packet: hashbin 0, header
+ * filterbits = the low 4 bits of the tag's filterbits (tags.md 2.2),
+ * ts_sec/ts_usec from the nanosecond timestamp (truncated to whole
+ * microseconds), pktlen = caplen, wirelen = wirelen (65535 if larger),
+ * tagger_id, the per-record seqno *seqno (then advanced: +1 per record,
+ * skipping 0; a *seqno of 0 is taken as 1), the tag block of p->tags
+ * (sd_tags_encode()). A packet without tags (p->tags NULL) is sent with an
+ * all-zero tag block (providers_used 0: nothing known, no filter matched),
+ * so the stream stays complete. Only Ethernet frames with at least one
+ * captured byte are published (tags.md 3.3): other packets are consumed
+ * but skipped. Records are packed while they fit; a record that does not
+ * fit an empty datagram is sent alone with the frame cut and pktlen
+ * lowered to fit, the truncation flag clear (tags.md 3.3). Never writes a
+ * zero-record datagram. *consumed (required) receives the number of
+ * packets used or skipped, at least 1 when n > 0. Returns the datagram
+ * length, 0 when no record was written (n == 0 or every consumed packet
+ * was skipped: send nothing), or SD_ERR_INVAL (cap < 128, NULL argument,
+ * all-zero started). Thread: reentrant. Since: 0.3 */
+SD_API SD_NODISCARD int sd_ndag_encode_tagged(uint8_t *dst, size_t cap, const sd_ndag_encap *h,
+                                              uint32_t tagger_id, uint64_t *seqno,
+                                              const sd_packet *const *pkts, size_t n,
+                                              size_t *consumed);
 
 /* ---- sequence accounting (ndag.md 12.2) ---- */
 

@@ -84,7 +84,9 @@ SD_API SD_NODISCARD int sd_ndag_recv_open(sd_ndag_recv **rp, const sd_ndag_recv_
  * Returns the count, 0 on timeout (or when a signal interrupted the wait),
  * SD_EOF once sd_ndag_recv_stop() was called, SD_ERR_INVAL (bad lane or
  * arguments) or SD_ERR_STATE (lane is being run by sd_ndag_recv_run()).
- * Borrowed: descriptors and packet bytes stay valid until the next read on
+ * Packets of CORSAROTAG records carry their decoded tag block in
+ * pkt->tags (sd_tags_decode(), tags.md 3.2); ERF packets have tags NULL.
+ * Borrowed: descriptors, tags and packet bytes stay valid until the next read on
  * the same lane or sd_ndag_recv_close(). No allocation, lock or system
  * call per packet. Thread: one thread per lane; lanes are independent.
  * Since: 0.2 */
@@ -153,6 +155,13 @@ typedef struct sd_ndag_stream_stats {
     uint64_t ts_zero;          /* delivered records with timestamp 0 (10) */
     uint64_t skipped;          /* ERF META/PAD records (no packet) */
     uint64_t idle_ms;          /* since the last datagram or beacon mention */
+    /* CORSAROTAG streams (tags.md 3.4), counted per record as corsarotrace
+     * does; 0 on ERF streams. Since: 0.3 */
+    uint64_t tagged;           /* tagged records delivered */
+    uint64_t tag_missing;      /* records lost by tagger seqno: a gap of k adds k,
+                                  a backwards jump adds 1; reset by a new tagger_id */
+    uint64_t tag_gaps;         /* loss instances (one per gap or jump) */
+    uint64_t tagger_changes;   /* tagger_id changed (tagger restarted) */
     /* WARNING: append only (ABI). */
 } sd_ndag_stream_stats;
 
@@ -173,6 +182,7 @@ typedef struct sd_ndag_recv_stats {
     uint64_t malformed;
     uint64_t malformed_class[SD_NDAG_E_COUNT];
     uint64_t foreign, keepalives, ts_zero, skipped;
+    uint64_t tagged, tag_missing, tag_gaps, tagger_changes; /* Since: 0.3 */
     /* WARNING: append only (ABI). */
 } sd_ndag_recv_stats;
 

@@ -1,6 +1,7 @@
 /* stardust: nDAG multicast sender (spec/ndag.md 11.2, 12.1, 13).
  *
- * Exports packets as ENCAPERF datagrams over N streams to GROUP:port, with
+ * Exports packets as ENCAPERF datagrams (or, with the tagged option, as
+ * CORSAROTAG datagrams of tagged records, tags.md 3) over N streams to GROUP:port, with
  * beacons on GROUP:beacon_port, the way tracemcast and the DAG multicaster
  * do, following the recommended sender behaviour of ndag.md: ERF type 2
  * records (22/23 for raw IP) appended while they fit max_datagram, records
@@ -85,6 +86,17 @@ typedef struct sd_ndag_send_opts {
                                 the first data datagram (11.3): datagrams sent
                                 before a receiver joins are lost to it.
                                 0 .. 10000, default 500 */
+    int tagged;              /* 1: send tagged CORSAROTAG datagrams (message
+                                type 6, tags.md 3) built by
+                                sd_ndag_encode_tagged()'s rules instead of
+                                ENCAPERF: Ethernet frames only (others are
+                                skipped and counted), each with the tag block
+                                of its sd_packet.tags (all zero when NULL,
+                                counted as untagged) and a per-stream record
+                                seqno from 1. Default 0 (Since: 0.3) */
+    uint32_t tagger_id;      /* tagged mode: the tagger_id of every record;
+                                0 (default) = a random non-zero value drawn
+                                at open (sd_ndag_send_tagger_id()) (Since: 0.3) */
     /* WARNING: append new fields here only (ABI); _init() must set them. */
 } sd_ndag_send_opts;
 
@@ -139,6 +151,8 @@ typedef struct sd_ndag_send_stats {
     uint64_t retries;     /* sends repeated after EAGAIN, ENOBUFS or EINTR */
     uint64_t send_errors; /* sends that failed for good */
     uint64_t lost;        /* data datagrams given up on after a failed send */
+    uint64_t untagged;    /* tagged mode: packets sent with an all-zero tag
+                             block because sd_packet.tags was NULL (Since: 0.3) */
     /* WARNING: append only. */
 } sd_ndag_send_stats;
 
@@ -146,6 +160,11 @@ typedef struct sd_ndag_send_stats {
  * The caller sets st->size first. Returns 0 or SD_ERR_INVAL. Any thread,
  * any time; a stream's counters are read under its mutex. Since: 0.2 */
 SD_API int sd_ndag_send_get_stats(sd_ndag_sender *s, int stream, sd_ndag_send_stats *st);
+
+/* The tagger_id written into every CORSAROTAG record (the configured or
+ * the randomly drawn one), or 0 when s is NULL or not in tagged mode.
+ * Thread: safe. Since: 0.3 */
+SD_API uint32_t sd_ndag_send_tagger_id(const sd_ndag_sender *s);
 
 /* The UDP port of stream i, or 0 when i is out of range. Since: 0.2 */
 SD_API uint16_t sd_ndag_send_port(const sd_ndag_sender *s, unsigned stream);
