@@ -18,6 +18,7 @@
 #include <getopt.h>
 #include <pthread.h>
 #include <signal.h>
+#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -434,10 +435,14 @@ static void json_geo(sd_cli_out *o, const char *key, const sd_geo_record *g, int
         sd_cli_json_u64(o, "region_code", g->region_code);
     if (g->city[0] != '\0')
         sd_cli_json_str(o, "city", g->city);
-    if (g->latitude == g->latitude) /* not NAN */
-        sd_cli_json_double(o, "latitude", g->latitude);
-    if (g->longitude == g->longitude)
-        sd_cli_json_double(o, "longitude", g->longitude);
+    if (g->latitude == g->latitude) { /* not NAN */
+        sd_cli_json_key(o, "latitude");
+        sd_cli_out_printf(o, "%.10g", g->latitude);
+    }
+    if (g->longitude == g->longitude) {
+        sd_cli_json_key(o, "longitude");
+        sd_cli_out_printf(o, "%.10g", g->longitude);
+    }
     if (g->asn != 0)
         sd_cli_json_u64(o, "autonomous_system_number", g->asn);
     if (netacq) {
