@@ -36,7 +36,7 @@ out2=$(sd-tagger --pfx2as "$v4" --pfx2as "$v6" --lookup <"$TMP/addrs")
 expect_eq "lookup: standard input gives the same lines" "$out2" "$out"
 # A multi-origin prefix: every origin, no prefixasn (tags.md §5.1).
 expect_eq "lookup: MOAS prefix" \
-    "$(sd-tagger --pfx2as "$v4" --lookup 1.186.75.0 | cut -c1-60)" \
+    "$(sd-tagger --pfx2as "$v4" --lookup 1.186.75.0 | cut -c1-59)" \
     '{"addr":"1.186.75.0","asn":[45769,45582],"prefixasn":0,"count'
 
 # All providers at once, from the corsarotagger configuration of data/tags
@@ -47,7 +47,7 @@ import json, sys
 d = json.loads(sys.stdin.read())
 print(d["country"], d["continent"], d["region"], sorted(d["providers"]), d["netacq"]["region_code"],
       d["netacq"]["polygons"], d["maxmind"]["country"])')" \
-    "US NA CA ['maxmind', 'netacq-edge'] 5001 ['000003e9', '010007d1'] US"
+    "US NA CA ['maxmind', 'netacq-edge', 'pfx2as'] 5001 ['000003e9', '010007d1'] US"
 
 # Errors.
 rc=0
