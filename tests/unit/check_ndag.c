@@ -5,6 +5,7 @@
 #include "config.h"
 
 #include <stardust/ndag.h>
+#include <stardust/tag.h>
 #include "erf_int.h"
 #include "native_util.h"
 #include "ndag_int.h"
@@ -723,6 +724,268 @@ START_TEST(test_fast_mutations)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- tagged (tags.md 3) */
+
+/* The worked example of tags.md 3.2: the 94-byte record header. */
+static const uint8_t tag_example_hdr[94] = {
+    0x00, 0x00, 0x0a, 0x65, 0x53, 0xf1, 0x00, 0x00, 0x01, 0xe2, 0x40, 0x00, 0x36, 0x00, 0x3c, 0x12,
+    0x34, 0xab, 0xcd, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x01, 0x00, 0x00, 0x00, 0x0f, 0x13,
+    0x89, 0x00, 0x00, 0x03, 0xe9, 0x01, 0x00, 0x07, 0xd1, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00, 0x00,
+    0x00, 0x00, 0x00, 0xfb, 0xf4, 0x55, 0x53, 0x55, 0x53, 0x9c, 0x40, 0x00, 0x17, 0x4e, 0x41, 0x4e,
+    0x41, 0x00, 0x00, 0x00, 0x00, 0x00, 0x80, 0x00, 0xea, 0x06, 0x28, 0xa2, 0xcc, 0x06};
+
+static sd_tags example_tags(void)
+{
+    sd_tags t;
+    memset(&t, 0, sizeof t);
+    t.providers_used = 0xf;
+    t.netacq_region = 5001;
+    t.netacq_polygon[0] = 1001;
+    t.netacq_polygon[1] = 1u << 24 | 2001;
+    t.prefixasn = 64500;
+    memcpy(t.maxmind_country, "US", 2);
+    memcpy(t.netacq_country, "US", 2);
+    t.src_port = 40000;
+    t.dest_port = 23;
+    memcpy(t.maxmind_continent, "NA", 2);
+    memcpy(t.netacq_continent, "NA", 2);
+    t.filterbits = 0x8000ea;
+    t.ft_hash = 0x0628a2cc;
+    t.protocol = 6;
+    return t;
+}
+
+/* A frame of len bytes (>= 14, Ethernet/IPv4 ethertype), bytes from seed. */
+static void tag_frame(uint8_t *f, size_t len, unsigned seed)
+{
+    for (size_t i = 0; i < len; i++)
+        f[i] = (uint8_t)(seed * 31u + i * 7u);
+    f[12] = 0x08;
+    f[13] = 0x00;
+}
+
+static sd_ndag_encap tag_encap(void)
+{
+    sd_ndag_encap h;
+    memset(&h, 0, sizeof h);
+    h.monitor_id = 99;
+    memcpy(h.started, "\x7b\x5e\x1c\x93\x42\x00\x00\x00", 8);
+    h.seqno = 5;
+    h.stream_id = 0;
+    return h;
+}
+
+START_TEST(test_encode_tagged_example)
+{
+    uint8_t frame[54], d[512];
+    tag_frame(frame, sizeof frame, 1);
+    sd_tags t = example_tags();
+    sd_packet p;
+    memset(&p, 0, sizeof p);
+    p.ts = 1700000000ull * 1000000000ull + 123456789u; /* 789 ns are below a microsecond */
+    p.data = frame;
+    p.caplen = 54;
+    p.wirelen = 60;
+    p.linktype = SD_LINK_ETHERNET;
+    p.tags = &t;
+    const sd_packet *pp[1] = {&p};
+    sd_ndag_encap h = tag_encap();
+    uint64_t seq = 1;
+    size_t used = 99;
+    int len = sd_ndag_encode_tagged(d, sizeof d, &h, 0x1234abcdu, &seq, pp, 1, &used);
+    ck_assert_int_eq(len, 24 + 94 + 54);
+    ck_assert_uint_eq(used, 1);
+    ck_assert_uint_eq(seq, 2);
+    static const uint8_t hdr[24] = {0x4e, 0x44, 0x41, 0x47, 1, 6, 0, 99, 0x7b, 0x5e, 0x1c, 0x93,
+                                    0x42, 0,    0,    0,    0, 0, 0, 5, 0,    0,    0,    1};
+    ck_assert_mem_eq(d, hdr, 24);
+    for (int i = 0; i < 94; i++)
+        ck_assert_msg(d[24 + i] == tag_example_hdr[i], "record byte %d: %02x, tags.md 3.2 has %02x", i,
+                      d[24 + i], tag_example_hdr[i]);
+    ck_assert_mem_eq(d + 24 + 94, frame, 54);
+
+    /* ...and it decodes back to the same values. */
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, d, (size_t)len, SD_NDAG_ON_STREAM, NULL), 0);
+    ck_assert_int_eq(m.type, SD_NDAG_CORSAROTAG);
+    ck_assert_int_eq(m.record_count, 1);
+    sd_ndag_iter it;
+    sd_ndag_record r;
+    sd_ndag_iter_init(&it, &m);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 1);
+    ck_assert_ptr_eq(r.tag, d + 24);
+    ck_assert_uint_eq(r.tagger_id, 0x1234abcdu);
+    ck_assert_uint_eq(r.tagger_seqno, 1);
+    ck_assert_uint_eq(r.pkt.ts, 1700000000ull * 1000000000ull + 123456000u);
+    ck_assert_uint_eq(r.pkt.caplen, 54);
+    ck_assert_uint_eq(r.pkt.wirelen, 60);
+    ck_assert_int_eq(r.pkt.linktype, SD_LINK_ETHERNET);
+    ck_assert_ptr_null(r.pkt.tags);
+    ck_assert_mem_eq(r.pkt.data, frame, 54);
+    sd_tags back;
+    ck_assert_int_eq(sd_tags_decode(&back, r.tag + 27, 67), 0);
+    ck_assert_mem_eq(&back, &t, sizeof t);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 0);
+}
+END_TEST
+
+START_TEST(test_encode_tagged_packing)
+{
+    enum { N = 7 };
+    uint8_t frames[N][60], d[1024];
+    sd_packet p[N];
+    sd_tags t[N];
+    const sd_packet *pp[N];
+    for (int i = 0; i < N; i++) {
+        tag_frame(frames[i], 60, (unsigned)i);
+        memset(&t[i], 0, sizeof t[i]);
+        t[i].providers_used = SD_TAG_BASIC;
+        t[i].filterbits = (uint64_t)i | UINT64_C(1) << 20; /* header gets the low 4 bits */
+        t[i].ft_hash = 0xabc00000u + (uint32_t)i;
+        memset(&p[i], 0, sizeof p[i]);
+        p[i].ts = (uint64_t)(1000 + i) * 1000000000u + 999999999u;
+        p[i].data = frames[i];
+        p[i].caplen = 60;
+        p[i].wirelen = 64;
+        p[i].linktype = SD_LINK_ETHERNET;
+        p[i].tags = &t[i];
+        pp[i] = &p[i];
+    }
+    sd_ndag_encap h = tag_encap();
+    uint64_t seq = 0; /* taken as 1 */
+    size_t used;
+    size_t cap = 24 + 3 * (94 + 60); /* exactly three records */
+    int len = sd_ndag_encode_tagged(d, cap, &h, 7, &seq, pp, N, &used);
+    ck_assert_int_eq(len, (int)cap);
+    ck_assert_uint_eq(used, 3);
+    ck_assert_uint_eq(seq, 4);
+    ck_assert_uint_eq(sd__be16(d + 22), 3);
+    for (int i = 0; i < 3; i++) {
+        const uint8_t *r = d + 24 + (size_t)i * 154;
+        ck_assert_uint_eq(r[0], 0);
+        ck_assert_uint_eq(sd__be16(r + 1), (unsigned)i & 0xfu);
+        ck_assert_uint_eq(sd__be32(r + 3), 1000u + (unsigned)i);
+        ck_assert_uint_eq(sd__be32(r + 7), 999999u);
+        ck_assert_uint_eq(sd__be16(r + 11), 60);
+        ck_assert_uint_eq(sd__be16(r + 13), 64);
+        ck_assert_uint_eq(sd__be32(r + 15), 7);
+        ck_assert_uint_eq(sd__be64(r + 19), (uint64_t)i + 1);
+        uint8_t blk[67];
+        sd_tags_encode(&t[i], blk);
+        ck_assert_mem_eq(r + 27, blk, 67);
+        ck_assert_mem_eq(r + 94, frames[i], 60);
+    }
+    /* one byte less: two records */
+    seq = 1;
+    len = sd_ndag_encode_tagged(d, cap - 1, &h, 7, &seq, pp, N, &used);
+    ck_assert_int_eq(len, 24 + 2 * 154);
+    ck_assert_uint_eq(used, 2);
+    /* the rest in a large datagram */
+    len = sd_ndag_encode_tagged(d, sizeof d, &h, 7, &seq, pp + 2, N - 2, &used);
+    ck_assert_int_eq(len, 24 + 5 * 154);
+    ck_assert_uint_eq(used, N - 2);
+    ck_assert_uint_eq(sd__be64(d + 24 + 19), 3);
+    ck_assert_uint_eq(seq, N + 1);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, d, (size_t)len, SD_NDAG_ON_STREAM, NULL), 0);
+    ck_assert_int_eq(m.record_count, N - 2);
+}
+END_TEST
+
+START_TEST(test_encode_tagged_oversize)
+{
+    static uint8_t big[2000], d[600];
+    uint8_t small[60];
+    tag_frame(big, sizeof big, 3);
+    tag_frame(small, sizeof small, 4);
+    sd_packet p[2];
+    memset(p, 0, sizeof p);
+    p[0].data = small;
+    p[0].caplen = 60;
+    p[0].wirelen = 64;
+    p[1].data = big;
+    p[1].caplen = 2000;
+    p[1].wirelen = 70000; /* beyond u16: written as 65535 */
+    p[0].linktype = p[1].linktype = SD_LINK_ETHERNET;
+    p[0].ts = p[1].ts = 5000000000ull;
+    const sd_packet *pp[2] = {&p[0], &p[1]};
+    sd_ndag_encap h = tag_encap();
+    uint64_t seq = 10;
+    size_t used;
+    /* pending record first: the big one waits for the next datagram */
+    int len = sd_ndag_encode_tagged(d, 536, &h, 1, &seq, pp, 2, &used);
+    ck_assert_int_eq(len, 24 + 154);
+    ck_assert_uint_eq(used, 1);
+    /* alone: cut to fit 536 bytes, pktlen lowered, wirelen kept, flag clear */
+    len = sd_ndag_encode_tagged(d, 536, &h, 1, &seq, pp + 1, 1, &used);
+    ck_assert_int_eq(len, 536);
+    ck_assert_uint_eq(used, 1);
+    ck_assert_uint_eq(sd__be16(d + 22), 1); /* no 0x8000 flag (6.1) */
+    ck_assert_uint_eq(sd__be16(d + 24 + 11), 536 - 24 - 94);
+    ck_assert_uint_eq(sd__be16(d + 24 + 13), 65535);
+    ck_assert_uint_eq(sd__be64(d + 24 + 19), 11);
+    ck_assert_mem_eq(d + 24 + 94, big, 536 - 24 - 94);
+    uint8_t zero[67] = {0}; /* untagged: all-zero tag block */
+    ck_assert_mem_eq(d + 24 + 27, zero, 67);
+    ck_assert_uint_eq(sd__be16(d + 24 + 1), 0);
+    sd_ndag_msg m;
+    ck_assert_int_eq(sd_ndag_decode(&m, d, (size_t)len, SD_NDAG_ON_STREAM, NULL), 0);
+    sd_ndag_iter it;
+    sd_ndag_record r;
+    sd_ndag_iter_init(&it, &m);
+    ck_assert_int_eq(sd_ndag_next(&it, &r), 1);
+    ck_assert_uint_eq(r.pkt.caplen, 536 - 24 - 94);
+    ck_assert_uint_eq(r.pkt.wirelen, 65535);
+}
+END_TEST
+
+START_TEST(test_encode_tagged_seq_skip)
+{
+    uint8_t frame[60], raw[40], d[1024];
+    tag_frame(frame, sizeof frame, 5);
+    memset(raw, 0x45, sizeof raw);
+    sd_packet e, r4, empty;
+    memset(&e, 0, sizeof e);
+    e.data = frame;
+    e.caplen = e.wirelen = 60;
+    e.linktype = SD_LINK_ETHERNET;
+    e.ts = 1;
+    r4 = e;
+    r4.data = raw;
+    r4.caplen = r4.wirelen = 40;
+    r4.linktype = SD_LINK_IPV4; /* only Ethernet is published (tags.md 3.3) */
+    empty = e;
+    empty.caplen = 0;
+    const sd_packet *pp[5] = {&r4, &e, &empty, &e, &r4};
+    sd_ndag_encap h = tag_encap();
+    uint64_t seq = UINT64_MAX;
+    size_t used;
+    int len = sd_ndag_encode_tagged(d, sizeof d, &h, 2, &seq, pp, 5, &used);
+    ck_assert_int_eq(len, 24 + 2 * 154);
+    ck_assert_uint_eq(used, 5);
+    ck_assert_uint_eq(sd__be64(d + 24 + 19), UINT64_MAX);
+    ck_assert_uint_eq(sd__be64(d + 24 + 154 + 19), 1); /* 0 is skipped */
+    ck_assert_uint_eq(seq, 2);
+    /* only skipped packets: nothing to send, never a zero-record datagram */
+    const sd_packet *only[2] = {&r4, &empty};
+    len = sd_ndag_encode_tagged(d, sizeof d, &h, 2, &seq, only, 2, &used);
+    ck_assert_int_eq(len, 0);
+    ck_assert_uint_eq(used, 2);
+    ck_assert_uint_eq(seq, 2);
+    len = sd_ndag_encode_tagged(d, sizeof d, &h, 2, &seq, pp, 0, &used);
+    ck_assert_int_eq(len, 0);
+    ck_assert_uint_eq(used, 0);
+    /* bad arguments */
+    ck_assert_int_eq(sd_ndag_encode_tagged(d, 127, &h, 2, &seq, pp, 1, &used), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_encode_tagged(d, sizeof d, &h, 2, NULL, pp, 1, &used), SD_ERR_INVAL);
+    ck_assert_int_eq(sd_ndag_encode_tagged(d, sizeof d, &h, 2, &seq, pp, 1, NULL), SD_ERR_INVAL);
+    memset(h.started, 0, 8);
+    ck_assert_int_eq(sd_ndag_encode_tagged(d, sizeof d, &h, 2, &seq, pp, 1, &used), SD_ERR_INVAL);
+    ck_assert_uint_eq(used, 0);
+}
+END_TEST
+
 static Suite *ndag_suite(void)
 {
     Suite *s = suite_create("ndag");
@@ -746,6 +1009,12 @@ static Suite *ndag_suite(void)
     tcase_add_test(t, test_encode_erf_vector);
     tcase_add_test(t, test_encode_erf_roundtrip);
     tcase_add_test(t, test_encode_erf_oversize);
+    suite_add_tcase(s, t);
+    t = tcase_create("encode_tagged");
+    tcase_add_test(t, test_encode_tagged_example);
+    tcase_add_test(t, test_encode_tagged_packing);
+    tcase_add_test(t, test_encode_tagged_oversize);
+    tcase_add_test(t, test_encode_tagged_seq_skip);
     suite_add_tcase(s, t);
     return s;
 }

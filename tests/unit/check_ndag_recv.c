@@ -556,6 +556,187 @@ START_TEST(source_uri)
 }
 END_TEST
 
+/* ---------------------------------------------------------------- tagged (tags.md 3) */
+
+/* The library's sender in tagged mode to the receiver: every tag block
+ * arrives byte for byte, decoded in pkt->tags, with the sender's tagger_id
+ * and record seqnos 1, 2, ...; the non-Ethernet packet is not sent. */
+START_TEST(tagged_roundtrip)
+{
+    enum { N = 40 };
+    sd_ndag_recv *r = open_recv(G4, 1, 0);
+    sd_ndag_send_opts o;
+    sd_ndag_send_opts_init(&o);
+    o.group = G4;
+    o.beacon_port = BPORT;
+    o.first_port = 44801;
+    o.source = "127.0.0.1";
+    o.beacon_ms = 100;
+    o.flush_ms = 10;
+    o.join_delay_ms = 0;
+    o.max_datagram = 1400;
+    o.tagged = 1;
+    char err[SD_ERRBUF_SIZE] = "";
+    sd_ndag_sender *snd = NULL;
+    ck_assert_msg(sd_ndag_send_open(&snd, &o, err) == 0, "send_open: %s", err);
+    const sd_packet *pk[8];
+    int joined = 0;
+    for (int t = 0; t < TRIES && !joined; t++) {
+        ck_assert_int_ge(sd_ndag_recv_read(r, 0, pk, 8, 50), 0);
+        joined = nstreams(r) >= 1 && stream_stats(r, 0).state == SD_NDAG_STREAM_ACTIVE;
+    }
+    ck_assert_msg(joined, "the sender's stream was not joined");
+
+    static uint8_t frames[N][300];
+    sd_tags tags[N];
+    sd_packet p[N + 1];
+    const sd_packet *pp[N + 1];
+    memset(tags, 0, sizeof tags);
+    memset(p, 0, sizeof p);
+    for (int i = 0; i < N; i++) {
+        uint32_t len = 60u + 6u * (uint32_t)i;
+        for (uint32_t b = 0; b < len; b++)
+            frames[i][b] = (uint8_t)(i * 13 + (int)b);
+        frames[i][12] = 0x08;
+        frames[i][13] = 0x00;
+        sd_tags *t = &tags[i];
+        t->providers_used = SD_TAG_BASIC | SD_TAG_MAXMIND | SD_TAG_NETACQ | SD_TAG_PFX2AS;
+        t->netacq_region = (uint16_t)(5000 + i);
+        t->netacq_polygon[0] = (uint32_t)i + 1;
+        t->netacq_polygon[1] = 1u << 24 | (uint32_t)(2000 + i);
+        t->prefixasn = 4200000000u + (uint32_t)i;
+        memcpy(t->maxmind_country, i % 2 ? "US" : "??", 2);
+        memcpy(t->netacq_country, "DE", 2);
+        memcpy(t->maxmind_continent, "NA", 2);
+        memcpy(t->netacq_continent, "EU", 2);
+        t->src_port = (uint16_t)(40000 + i);
+        t->dest_port = 23;
+        t->protocol = 6;
+        t->filterbits = (uint64_t)i * 0x01010101u & SD_FB_ALL;
+        t->ft_hash = 0x9e3779b9u * (uint32_t)(i + 1);
+        p[i].ts = 1700000000ull * 1000000000ull + (uint64_t)i * 1000001u;
+        p[i].data = frames[i];
+        p[i].caplen = len;
+        p[i].wirelen = len + 4;
+        p[i].linktype = SD_LINK_ETHERNET;
+        p[i].tags = i == 5 ? NULL : t; /* untagged: all-zero block */
+    }
+    memset(&tags[5], 0, sizeof tags[5]);
+    p[N] = p[0];
+    p[N].linktype = SD_LINK_IPV4; /* not published */
+    for (int i = 0; i < N + 1; i++)
+        pp[i] = &p[i];
+    ck_assert_int_eq(sd_ndag_send(snd, pp, 3), 0);
+    ck_assert_int_eq(sd_ndag_send(snd, pp + N, 1), 0);
+    ck_assert_int_eq(sd_ndag_send(snd, pp + 3, N - 3), 0);
+    ck_assert_int_eq(sd_ndag_send_flush(snd), 0);
+    uint32_t tid = sd_ndag_send_tagger_id(snd);
+    ck_assert_uint_ne(tid, 0);
+
+    int got = 0;
+    for (int t = 0; t < TRIES && got < N; t++) {
+        int n = sd_ndag_recv_read(r, 0, pk, 8, 50);
+        ck_assert_int_ge(n, 0);
+        for (int j = 0; j < n; j++, got++) {
+            ck_assert_int_lt(got, N);
+            const sd_ndag_record *rec = sd_ndag_recv_record(r, 0, (size_t)j, NULL);
+            ck_assert_ptr_nonnull(rec);
+            ck_assert_ptr_nonnull(rec->tag);
+            ck_assert_ptr_nonnull(pk[j]->tags);
+            ck_assert_uint_eq(rec->tagger_id, tid);
+            ck_assert_uint_eq(rec->tagger_seqno, (uint64_t)got + 1);
+            uint8_t blk[SD_TAG_BLOCK_LEN];
+            sd_tags_encode(&tags[got], blk);
+            ck_assert_mem_eq(rec->tag + 27, blk, SD_TAG_BLOCK_LEN); /* byte for byte */
+            ck_assert_mem_eq(pk[j]->tags, &tags[got], sizeof(sd_tags));
+            ck_assert_uint_eq(sd__be16(rec->tag + 1), tags[got].filterbits & 0xfu);
+            ck_assert_uint_eq(pk[j]->caplen, p[got].caplen);
+            ck_assert_uint_eq(pk[j]->wirelen, p[got].wirelen);
+            ck_assert_uint_eq(pk[j]->ts, p[got].ts / 1000u * 1000u);
+            ck_assert_mem_eq(pk[j]->data, frames[got], p[got].caplen);
+        }
+    }
+    ck_assert_int_eq(got, N);
+    sd_ndag_stream_stats ss = stream_stats(r, 0);
+    ck_assert_uint_eq(ss.tagged, N);
+    ck_assert_uint_eq(ss.records, N);
+    ck_assert_uint_eq(ss.tag_missing, 0);
+    ck_assert_uint_eq(ss.tag_gaps, 0);
+    ck_assert_uint_eq(ss.tagger_changes, 0);
+    ck_assert_int_eq(ss.missing, 0);
+    sd_ndag_send_stats st = {.size = sizeof st};
+    ck_assert_int_eq(sd_ndag_send_get_stats(snd, -1, &st), 0);
+    ck_assert_uint_eq(st.skipped, 1);
+    ck_assert_uint_eq(st.untagged, 1);
+    ck_assert_int_eq(sd_ndag_send_close(snd, NULL), 0);
+    sd_ndag_recv_close(r);
+}
+END_TEST
+
+/* Per-packet loss by tagger seqno as corsarotrace counts it (tags.md 3.4). */
+static void send_tagged(int s, uint16_t port, uint32_t dgseq, uint32_t tagger, uint64_t first, unsigned n)
+{
+    static uint8_t frame[60];
+    frame[12] = 0x08;
+    sd_packet p;
+    memset(&p, 0, sizeof p);
+    p.ts = 1000000000ull;
+    p.data = frame;
+    p.caplen = p.wirelen = 60;
+    p.linktype = SD_LINK_ETHERNET;
+    const sd_packet *pp[8];
+    for (unsigned i = 0; i < n; i++)
+        pp[i] = &p;
+    sd_ndag_encap h;
+    memset(&h, 0, sizeof h);
+    h.monitor_id = 7;
+    h.started[0] = 1;
+    h.seqno = dgseq;
+    uint8_t d[2048];
+    size_t used;
+    uint64_t q = first;
+    int len = sd_ndag_encode_tagged(d, sizeof d, &h, tagger, &q, pp, n, &used);
+    ck_assert_int_eq(len, (int)(24 + n * 154));
+    send_to(s, G4, port, d, (size_t)len);
+}
+
+START_TEST(tagged_loss)
+{
+    sd_ndag_recv *r = open_recv(G4, 1, 0);
+    int s = sender(G4);
+    const uint16_t p[] = {44611};
+    await_state(r, s, G4, 7, p, 1, 1, SD_NDAG_STREAM_ACTIVE);
+    send_tagged(s, 44611, 1, 0xaaaa, 1, 3); /* 1 2 3 */
+    send_tagged(s, 44611, 2, 0xaaaa, 6, 1); /* gap: 4 and 5 lost */
+    send_tagged(s, 44611, 3, 0xaaaa, 4, 1); /* backwards: 1 */
+    send_tagged(s, 44611, 4, 0xbbbb, 100, 2); /* new tagger: no loss */
+    const sd_packet *pk[16];
+    int got = 0;
+    for (int t = 0; t < TRIES && got < 7; t++) {
+        int n = sd_ndag_recv_read(r, 0, pk, 16, 50);
+        ck_assert_int_ge(n, 0);
+        for (int j = 0; j < n; j++)
+            ck_assert_ptr_nonnull(pk[j]->tags);
+        got += n;
+    }
+    ck_assert_int_eq(got, 7);
+    sd_ndag_stream_stats ss = stream_stats(r, 0);
+    ck_assert_uint_eq(ss.tagged, 7);
+    ck_assert_uint_eq(ss.tag_missing, 3);
+    ck_assert_uint_eq(ss.tag_gaps, 2);
+    ck_assert_uint_eq(ss.tagger_changes, 1);
+    ck_assert_int_eq(ss.missing, 0); /* datagrams: none lost */
+    sd_ndag_recv_stats t = {.size = sizeof t};
+    ck_assert_int_eq(sd_ndag_recv_stats_get(r, &t), 0);
+    ck_assert_uint_eq(t.tagged, 7);
+    ck_assert_uint_eq(t.tag_missing, 3);
+    ck_assert_uint_eq(t.tag_gaps, 2);
+    ck_assert_uint_eq(t.tagger_changes, 1);
+    close(s);
+    sd_ndag_recv_close(r);
+}
+END_TEST
+
 int main(int argc, char **argv)
 {
     (void)argc;
@@ -594,6 +775,11 @@ int main(int argc, char **argv)
     tcase_add_test(tc, record_view);
     tcase_add_test(tc, stop_other_thread);
     tcase_add_test(tc, run_two_lanes);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("tagged");
+    tcase_set_timeout(tc, 60);
+    tcase_add_test(tc, tagged_roundtrip);
+    tcase_add_test(tc, tagged_loss);
     suite_add_tcase(s, tc);
     tc = tcase_create("source");
     tcase_set_timeout(tc, 60);

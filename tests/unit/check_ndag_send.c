@@ -384,6 +384,132 @@ START_TEST(truncate_and_skip)
 }
 END_TEST
 
+/* Tagged mode (tags.md 3): CORSAROTAG datagrams, every record with its
+ * packet's tag block (all zero when untagged), per-stream record seqno
+ * from 1, the configured tagger_id; non-Ethernet packets skipped. */
+START_TEST(tagged_mode)
+{
+    struct trace t;
+    load(&t, "pcap/ndpi/synscan.pcap");
+    size_t n = t.n;
+    sd_tags *tags = calloc(n, sizeof *tags);
+    ck_assert_ptr_nonnull(tags);
+    size_t untagged = 0;
+    for (size_t i = 0; i < n; i++) {
+        tags[i].providers_used = SD_TAG_BASIC | SD_TAG_PFX2AS;
+        tags[i].ft_hash = (uint32_t)i; /* identifies the packet */
+        tags[i].prefixasn = 64500u + (uint32_t)i;
+        tags[i].filterbits = (uint64_t)(i % 16) | SD_FB(SD_FILTER_TTL_200);
+        tags[i].protocol = 6;
+        if (i % 10 == 7) {
+            t.p[i].tags = NULL;
+            untagged++;
+        } else {
+            t.p[i].tags = &tags[i];
+        }
+    }
+    sd_packet sll = t.p[0];
+    sll.linktype = SD_LINK_LINUX_SLL; /* only Ethernet is published */
+    sd_ndag_send_opts o;
+    opts(&o);
+    o.tagged = 1;
+    o.tagger_id = 0xfeedbeefu;
+    o.streams = 2;
+    o.spread = SD_NDAG_SPREAD_RR;
+    o.max_datagram = 1400;
+    struct sink k;
+    sink_init(&k);
+    sd_ndag_sender *s;
+    ck_assert_int_eq(sd__ndag_send_open_sink(&s, &o, sink_fn, &k, 0, NULL), 0);
+    ck_assert_uint_eq(sd_ndag_send_tagger_id(s), 0xfeedbeefu);
+    const sd_packet *one[1] = {&sll};
+    ck_assert_int_eq(sd_ndag_send_stream(s, 0, one, 1), 0);
+    for (size_t i = 0; i < n; i += 100)
+        ck_assert_int_eq(sd_ndag_send(s, t.pp + i, n - i < 100 ? n - i : 100), 0);
+    ck_assert_int_eq(sd_ndag_send_flush(s), 0);
+    sd_ndag_send_stats st = {.size = sizeof st};
+    ck_assert_int_eq(sd_ndag_send_get_stats(s, -1, &st), 0);
+    ck_assert_uint_eq(st.packets, n);
+    ck_assert_uint_eq(st.records, n);
+    ck_assert_uint_eq(st.skipped, 1);
+    ck_assert_uint_eq(st.untagged, untagged);
+    ck_assert_uint_eq(st.truncated, 0);
+
+    uint64_t next_rec[2] = {1, 1};
+    uint32_t next_dg[2] = {1, 1};
+    uint8_t *seen = calloc(n, 1);
+    size_t got = 0;
+    for (size_t j = 0; j < k.n; j++) {
+        if (k.v[j].stream < 0)
+            continue; /* beacon */
+        int sid = k.v[j].stream;
+        sd_ndag_msg m;
+        ck_assert_int_eq(sd_ndag_decode(&m, k.v[j].d, k.v[j].len, SD_NDAG_ON_STREAM, NULL), 0);
+        ck_assert_int_eq(m.type, SD_NDAG_CORSAROTAG);
+        ck_assert_uint_le(k.v[j].len, 1400);
+        ck_assert_uint_eq(m.seqno, next_dg[sid]++);
+        ck_assert_uint_eq(m.stream_id, (unsigned)sid);
+        sd_ndag_iter it;
+        sd_ndag_record r;
+        sd_ndag_iter_init(&it, &m);
+        while (sd_ndag_next(&it, &r)) {
+            ck_assert_uint_eq(r.tagger_id, 0xfeedbeefu);
+            ck_assert_uint_eq(r.tagger_seqno, next_rec[sid]++);
+            sd_tags d;
+            ck_assert_int_eq(sd_tags_decode(&d, r.tag + 27, 67), 0);
+            size_t i;
+            if (d.providers_used == 0) {
+                /* untagged: all-zero block; find it by its frame */
+                uint8_t zero[67] = {0};
+                ck_assert_mem_eq(r.tag + 27, zero, 67);
+                ck_assert_uint_eq(sd__be16(r.tag + 1), 0);
+                for (i = 7; i < n; i += 10)
+                    if (!seen[i] && t.p[i].caplen == r.pkt.caplen &&
+                        memcmp(t.p[i].data, r.pkt.data, r.pkt.caplen) == 0)
+                        break;
+                ck_assert_uint_lt(i, n);
+            } else {
+                i = d.ft_hash;
+                ck_assert_uint_lt(i, n);
+                uint8_t blk[67];
+                sd_tags_encode(&tags[i], blk);
+                ck_assert_mem_eq(r.tag + 27, blk, 67); /* byte-exact */
+                ck_assert_uint_eq(sd__be16(r.tag + 1), i % 16);
+            }
+            ck_assert_int_eq(seen[i], 0);
+            seen[i] = 1;
+            ck_assert_uint_eq(r.pkt.caplen, t.p[i].caplen);
+            ck_assert_uint_eq(r.pkt.wirelen, t.p[i].wirelen);
+            ck_assert_uint_eq(r.pkt.ts, t.p[i].ts / 1000u * 1000u);
+            ck_assert_mem_eq(r.pkt.data, t.p[i].data, r.pkt.caplen);
+            got++;
+        }
+    }
+    ck_assert_uint_eq(got, n);
+    ck_assert_uint_eq(next_rec[0] - 1 + next_rec[1] - 1, n);
+    ck_assert_int_eq(sd_ndag_send_close(s, NULL), 0);
+    free(seen);
+    free(tags);
+    sink_free(&k);
+
+    /* tagger_id 0: a random non-zero one; untagged mode: 0 */
+    sink_init(&k);
+    o.tagger_id = 0;
+    ck_assert_int_eq(sd__ndag_send_open_sink(&s, &o, sink_fn, &k, 0, NULL), 0);
+    ck_assert_uint_ne(sd_ndag_send_tagger_id(s), 0);
+    ck_assert_int_eq(sd_ndag_send_close(s, NULL), 0);
+    o.tagged = 0;
+    ck_assert_int_eq(sd__ndag_send_open_sink(&s, &o, sink_fn, &k, 0, NULL), 0);
+    ck_assert_uint_eq(sd_ndag_send_tagger_id(s), 0);
+    ck_assert_int_eq(sd_ndag_send_close(s, NULL), 0);
+    o.tagged = 2;
+    char err[SD_ERRBUF_SIZE];
+    ck_assert_int_eq(sd__ndag_send_open_sink(&s, &o, sink_fn, &k, 0, err), SD_ERR_INVAL);
+    sink_free(&k);
+    unload(&t);
+}
+END_TEST
+
 /* seqno 1, 2, ... per stream; after 0xffffffff comes 1 (12.1); started is
  * the same non-zero token everywhere. */
 START_TEST(seq_numbering)
@@ -693,6 +819,7 @@ int main(void)
     tcase_add_test(tc, builder_equals_encode);
     tcase_add_test(tc, truncate_and_skip);
     tcase_add_test(tc, seq_numbering);
+    tcase_add_test(tc, tagged_mode);
     tcase_add_test(tc, timer_flush_keepalive);
     suite_add_tcase(s, tc);
     tc = tcase_create("spread");
