@@ -913,6 +913,14 @@ int main(int argc, char **argv)
     r.json = json;
     int status = SD_CLI_EXIT_OK;
     sd_tagger *cur = NULL;
+    /* Before the first load: a SIGHUP meanwhile must not end the process
+     * (the default action); it reloads once tagging runs. */
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_handler = on_hup;
+    sigemptyset(&sa.sa_mask);
+    sigaction(SIGHUP, &sa, NULL);
+    sd_cli_signals_install();
     uint64_t t_load = mono_ns();
     if ((rc = sd_tagger_config_build(&cfg, &cur, errbuf)) != 0) {
         logmsg(SD_LOG_ERROR, "%s (%s)", errbuf, sd_errname(rc));
@@ -922,13 +930,6 @@ int main(int argc, char **argv)
     logmsg(SD_LOG_INFO, "%zu provider%s loaded in %.2f s (%zu bytes of tables)", cfg.n_providers,
            cfg.n_providers == 1 ? "" : "s", (double)(mono_ns() - t_load) / 1e9,
            sd_tagger_memory(cur));
-
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_handler = on_hup;
-    sigemptyset(&sa.sa_mask);
-    sigaction(SIGHUP, &sa, NULL);
-    sd_cli_signals_install();
 
     rc = sd_ndag_send_open(&r.snd, &o, errbuf);
     if (rc != 0) {
