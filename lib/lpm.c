@@ -17,6 +17,7 @@
 #include <stardust/lpm.h>
 
 #include "internal.h"
+#include "lpm_int.h"
 
 #define SD__LPM_GROUP 0x80000000u
 
@@ -387,4 +388,418 @@ void sd_lpm_destroy(sd_lpm *l)
     sd__free(l->v6);
     l->h.magic = 0;
     sd__free(l);
+}
+
+/* ------------------------------------------------------------ overlay */
+
+/* A walk visits the maximal runs of addresses over which the vector of the
+ * n tables' values is constant, in ascending order, and hands each run to
+ * a callback (runs where every value is SD_LPM_NONE included). */
+struct walk {
+    const sd_lpm *const *t;
+    size_t n;
+    uint32_t *cur; /* vector of the run being extended */
+    uint32_t *vec; /* scratch: vector at the current position */
+    uint32_t *raw; /* scratch: tbl24 entries of the current /24 */
+    size_t *idx;   /* IPv4: active tables; IPv6: range index per table */
+    uint32_t *nxt; /* IPv4: next /24 where a table's entry changes */
+    int (*run4)(void *ctx, uint32_t first, uint32_t last, const uint32_t *v);
+    int (*run6)(void *ctx, struct sd__k128 first, struct sd__k128 last, const uint32_t *v);
+    void *ctx;
+};
+
+static int walk_init(struct walk *w, const sd_lpm *const *t, size_t n)
+{
+    memset(w, 0, sizeof *w);
+    w->t = t;
+    w->n = n;
+    size_t m = n ? n : 1;
+    w->cur = sd__malloc(m * sizeof *w->cur);
+    w->vec = sd__malloc(m * sizeof *w->vec);
+    w->raw = sd__malloc(m * sizeof *w->raw);
+    w->idx = sd__malloc(m * sizeof *w->idx);
+    w->nxt = sd__malloc(m * sizeof *w->nxt);
+    if (w->cur == NULL || w->vec == NULL || w->raw == NULL || w->idx == NULL || w->nxt == NULL)
+        return SD_ERR_NOMEM;
+    return 0;
+}
+
+static void walk_free(struct walk *w)
+{
+    sd__free(w->cur);
+    sd__free(w->vec);
+    sd__free(w->raw);
+    sd__free(w->idx);
+    sd__free(w->nxt);
+}
+
+/* First /24 after b whose entry differs from t[b] (a group entry is unique,
+ * so it changes at b + 1), or 2^24. */
+static uint32_t next_change24(const uint32_t *t, uint32_t b)
+{
+    uint32_t e = t[b];
+    while (++b < (1u << 24) && t[b] == e)
+        ;
+    return b;
+}
+
+/* The vector changed at pos: close the current run (its last address is
+ * pos - 1; cur starts as the vector at address 0, so pos > *start) and
+ * start a new one with the vector in w->vec. */
+static int change4(struct walk *w, uint32_t pos, uint32_t *start)
+{
+    int rc = w->run4(w->ctx, *start, pos - 1, w->cur);
+    if (rc != 0)
+        return rc;
+    memcpy(w->cur, w->vec, w->n * sizeof *w->vec);
+    *start = pos;
+    return 0;
+}
+
+static int walk4(struct walk *w)
+{
+    const size_t n = w->n;
+    uint32_t start = 0;
+    /* Only tables with IPv4 entries take part; the others stay NONE. */
+    size_t na = 0;
+    for (size_t i = 0; i < n; i++) {
+        const sd_lpm *l = w->t[i];
+        uint32_t e = l != NULL && l->tbl24 != NULL ? l->tbl24[0] : 0;
+        if (e & SD__LPM_GROUP)
+            e = l->tbl8[(size_t)(e & ~SD__LPM_GROUP) * 256];
+        w->cur[i] = w->vec[i] = e - 1;
+        if (l != NULL && l->tbl24 != NULL) {
+            w->nxt[na] = 0;
+            w->idx[na++] = i;
+        }
+    }
+    /* Visit only the /24s where some table's entry changes: between them
+     * every table has the same, non-group entry as at the last visit. */
+    for (uint32_t b = 0; b < (1u << 24);) {
+        uint32_t grouped = 0, changed = 0;
+        for (size_t k = 0; k < na; k++) {
+            size_t i = w->idx[k];
+            uint32_t e = w->t[i]->tbl24[b];
+            grouped |= e;
+            w->raw[i] = e;
+            w->vec[i] = e - 1;
+            changed |= (e - 1) ^ w->cur[i];
+        }
+        int rc;
+        if (!(grouped & SD__LPM_GROUP)) {
+            if (changed && (rc = change4(w, b << 8, &start)) != 0)
+                return rc;
+        } else {
+            for (uint32_t lo = 0; lo < 256; lo++) {
+                changed = 0;
+                for (size_t k = 0; k < na; k++) {
+                    size_t i = w->idx[k];
+                    uint32_t e = w->raw[i];
+                    if (e & SD__LPM_GROUP)
+                        w->vec[i] = w->t[i]->tbl8[(size_t)(e & ~SD__LPM_GROUP) * 256 + lo] - 1;
+                    changed |= w->vec[i] ^ w->cur[i];
+                }
+                if (changed && (rc = change4(w, b << 8 | lo, &start)) != 0)
+                    return rc;
+            }
+        }
+        uint32_t next = 1u << 24;
+        for (size_t k = 0; k < na; k++) {
+            if (w->nxt[k] <= b)
+                w->nxt[k] = next_change24(w->t[w->idx[k]]->tbl24, b);
+            if (w->nxt[k] < next)
+                next = w->nxt[k];
+        }
+        b = next;
+    }
+    return w->run4(w->ctx, start, UINT32_MAX, w->cur);
+}
+
+static int walk6(struct walk *w)
+{
+    const size_t n = w->n;
+    struct sd__k128 start = { 0, 0 }, pos = { 0, 0 };
+    for (size_t i = 0; i < n; i++) {
+        w->idx[i] = 0;
+        const sd_lpm *l = w->t[i];
+        w->cur[i] = l != NULL && l->nr6 > 0 ? l->v6[0] : SD_LPM_NONE;
+    }
+    for (;;) {
+        /* Next position where some table starts a new range. */
+        int have = 0;
+        struct sd__k128 next = { 0, 0 };
+        for (size_t i = 0; i < n; i++) {
+            const sd_lpm *l = w->t[i];
+            if (l != NULL && w->idx[i] + 1 < l->nr6) {
+                struct sd__k128 s = l->r6[w->idx[i] + 1];
+                if (!have || k128_cmp(s, next) < 0)
+                    next = s;
+                have = 1;
+            }
+        }
+        if (!have)
+            break;
+        for (size_t i = 0; i < n; i++) {
+            const sd_lpm *l = w->t[i];
+            if (l != NULL && w->idx[i] + 1 < l->nr6 && k128_cmp(l->r6[w->idx[i] + 1], next) == 0)
+                w->idx[i]++;
+            w->vec[i] = l != NULL && l->nr6 > 0 ? l->v6[w->idx[i]] : SD_LPM_NONE;
+        }
+        pos = next;
+        if (memcmp(w->vec, w->cur, n * sizeof *w->vec) != 0) {
+            /* pos > start >= 0, so pos - 1 does not wrap. */
+            struct sd__k128 last = { pos.hi - (pos.lo == 0), pos.lo - 1 };
+            int rc = w->run6(w->ctx, start, last, w->cur);
+            if (rc != 0)
+                return rc;
+            memcpy(w->cur, w->vec, n * sizeof *w->vec);
+            start = pos;
+        }
+    }
+    return w->run6(w->ctx, start, (struct sd__k128){ ~0ull, ~0ull }, w->cur);
+}
+
+static int all_none(const uint32_t *v, size_t n)
+{
+    for (size_t i = 0; i < n; i++)
+        if (v[i] != SD_LPM_NONE)
+            return 0;
+    return 1;
+}
+
+struct overlay {
+    int64_t (*combine)(void *user, const uint32_t *values);
+    void *user;
+    size_t n;
+    size_t count4, count6;
+    /* IPv4 result, filled range by range in ascending order */
+    uint32_t *t24, *t8;
+    size_t ngroups, capgroups;
+    int pending;
+    uint32_t pfirst, plast, pval;
+    /* IPv6 result */
+    struct ranges r;
+};
+
+static int64_t call_combine(struct overlay *o, const uint32_t *v)
+{
+    if (all_none(v, o->n))
+        return SD_LPM_NONE;
+    int64_t c = o->combine(o->user, v);
+    if (c < 0)
+        return c;
+    if (c > SD_LPM_VALUE_MAX && c != SD_LPM_NONE)
+        return SD_ERR_INVAL;
+    return c;
+}
+
+/* Store [first, last] -> value into the DIR-24-8 being built. Ranges arrive
+ * ascending and adjacent ones differ in value, so a /24 holding a range
+ * boundary inside it really needs a group, and a /24 entry met again is
+ * always a group made by an earlier partial range. */
+static int put4(struct overlay *o, uint32_t first, uint32_t last, uint32_t value)
+{
+    if (value == SD_LPM_NONE)
+        return 0;
+    if (o->t24 == NULL && (o->t24 = sd__calloc((size_t)1 << 24, sizeof *o->t24)) == NULL)
+        return SD_ERR_NOMEM;
+    uint64_t s = first, e = last;
+    while (s <= e) {
+        uint64_t b = s >> 8;
+        if ((s & 0xff) == 0 && e >= (s | 0xff)) {
+            uint64_t endb = ((e & 0xff) == 0xff ? e >> 8 : (e >> 8) - 1) + 1;
+            for (uint64_t i = b; i < endb; i++)
+                o->t24[i] = value + 1;
+            s = endb << 8;
+            continue;
+        }
+        uint32_t cur = o->t24[b];
+        size_t g;
+        if (cur & SD__LPM_GROUP) {
+            g = cur & ~SD__LPM_GROUP;
+        } else {
+            if (o->ngroups >= SD__LPM_GROUP)
+                return SD_ERR_NOMEM;
+            if (sd__grow((void **)&o->t8, &o->capgroups, (o->ngroups + 1) * 256, sizeof *o->t8) != 0)
+                return SD_ERR_NOMEM;
+            g = o->ngroups++;
+            memset(&o->t8[g * 256], 0, 256 * sizeof *o->t8);
+            o->t24[b] = SD__LPM_GROUP | (uint32_t)g;
+        }
+        uint64_t stop = e < (s | 0xff) ? e : (s | 0xff);
+        for (uint64_t a = s; a <= stop; a++)
+            o->t8[g * 256 + (a & 0xff)] = value + 1;
+        s = stop + 1;
+    }
+    return 0;
+}
+
+static int overlay_run4(void *ctx, uint32_t first, uint32_t last, const uint32_t *v)
+{
+    struct overlay *o = ctx;
+    int64_t c = call_combine(o, v);
+    if (c < 0)
+        return (int)c;
+    uint32_t val = (uint32_t)c;
+    if (val != SD_LPM_NONE)
+        o->count4++;
+    if (o->pending && o->pval == val) {
+        o->plast = last;
+        return 0;
+    }
+    if (o->pending) {
+        int rc = put4(o, o->pfirst, o->plast, o->pval);
+        if (rc != 0)
+            return rc;
+    }
+    o->pending = 1;
+    o->pfirst = first;
+    o->plast = last;
+    o->pval = val;
+    return 0;
+}
+
+static int overlay_run6(void *ctx, struct sd__k128 first, struct sd__k128 last, const uint32_t *v)
+{
+    (void)last;
+    struct overlay *o = ctx;
+    int64_t c = call_combine(o, v);
+    if (c < 0)
+        return (int)c;
+    if ((uint32_t)c != SD_LPM_NONE)
+        o->count6++;
+    return emit(&o->r, first, (uint32_t)c);
+}
+
+int sd__lpm_overlay(sd_lpm **out, const sd_lpm *const *tables, size_t n,
+                    int64_t (*combine)(void *user, const uint32_t *values), void *user)
+{
+    if (out == NULL)
+        return SD_ERR_INVAL;
+    *out = NULL;
+    if (combine == NULL || (tables == NULL && n > 0))
+        return SD_ERR_INVAL;
+    int any4 = 0, any6 = 0;
+    for (size_t i = 0; i < n; i++) {
+        if (tables[i] == NULL)
+            continue;
+        if (!tables[i]->frozen)
+            return SD_ERR_STATE;
+        any4 |= tables[i]->tbl24 != NULL;
+        any6 |= tables[i]->nr6 > 0;
+    }
+    struct overlay o;
+    memset(&o, 0, sizeof o);
+    o.combine = combine;
+    o.user = user;
+    o.n = n;
+    struct walk w;
+    sd_lpm *l = NULL;
+    int rc = walk_init(&w, tables, n);
+    if (rc == 0)
+        rc = sd_lpm_create(&l);
+    w.run4 = overlay_run4;
+    w.run6 = overlay_run6;
+    w.ctx = &o;
+    if (rc == 0 && any4) {
+        rc = walk4(&w);
+        if (rc == 0 && o.pending)
+            rc = put4(&o, o.pfirst, o.plast, o.pval);
+    }
+    if (rc == 0 && any6)
+        rc = walk6(&w);
+    walk_free(&w);
+    if (rc == 0 && o.r.n == 1 && o.r.val[0] == SD_LPM_NONE)
+        o.r.n = 0; /* nothing but the gap */
+    if (rc != 0 || o.r.n == 0) {
+        sd__free(o.r.start);
+        sd__free(o.r.val);
+        o.r.start = NULL;
+        o.r.val = NULL;
+    }
+    if (rc != 0) {
+        sd__free(o.t24);
+        sd__free(o.t8);
+        sd_lpm_destroy(l);
+        return rc;
+    }
+    if (o.ngroups > 0 && o.ngroups * 256 < o.capgroups) {
+        uint32_t *s = sd__realloc(o.t8, o.ngroups * 256 * sizeof *o.t8);
+        if (s != NULL)
+            o.t8 = s;
+    }
+    l->tbl24 = o.t24;
+    l->tbl8 = o.t8;
+    l->ngroups = o.ngroups;
+    l->r6 = o.r.start;
+    l->v6 = o.r.val;
+    l->nr6 = o.r.n;
+    l->count4 = o.count4;
+    l->count6 = o.count6;
+    l->frozen = 1;
+    *out = l;
+    return 0;
+}
+
+/* ------------------------------------------------------------ ranges */
+
+struct ranges_ctx {
+    int (*fn)(void *user, const struct sd__lpm_range *r);
+    void *user;
+};
+
+static int ranges_run4(void *ctx, uint32_t first, uint32_t last, const uint32_t *v)
+{
+    struct ranges_ctx *c = ctx;
+    if (v[0] == SD_LPM_NONE)
+        return 0;
+    struct sd__lpm_range r;
+    memset(&r, 0, sizeof r);
+    r.family = 4;
+    for (int i = 0; i < 4; i++) {
+        r.first[i] = (uint8_t)(first >> (24 - 8 * i));
+        r.last[i] = (uint8_t)(last >> (24 - 8 * i));
+    }
+    r.value = v[0];
+    return c->fn(c->user, &r);
+}
+
+static void k128_store(struct sd__k128 k, uint8_t a[16])
+{
+    for (int i = 0; i < 8; i++) {
+        a[i] = (uint8_t)(k.hi >> (56 - 8 * i));
+        a[8 + i] = (uint8_t)(k.lo >> (56 - 8 * i));
+    }
+}
+
+static int ranges_run6(void *ctx, struct sd__k128 first, struct sd__k128 last, const uint32_t *v)
+{
+    struct ranges_ctx *c = ctx;
+    if (v[0] == SD_LPM_NONE)
+        return 0;
+    struct sd__lpm_range r;
+    r.family = 6;
+    k128_store(first, r.first);
+    k128_store(last, r.last);
+    r.value = v[0];
+    return c->fn(c->user, &r);
+}
+
+int sd__lpm_ranges(const sd_lpm *l, int (*fn)(void *user, const struct sd__lpm_range *r), void *user)
+{
+    if (l == NULL || fn == NULL)
+        return SD_ERR_INVAL;
+    if (!l->frozen)
+        return SD_ERR_STATE;
+    /* A one-table walk without allocation: the vectors have one entry. */
+    uint32_t cur, vec, raw, nxt;
+    size_t idx;
+    struct ranges_ctx c = { fn, user };
+    struct walk w = { &l, 1, &cur, &vec, &raw, &idx, &nxt, ranges_run4, ranges_run6, &c };
+    int rc = 0;
+    if (l->tbl24 != NULL)
+        rc = walk4(&w);
+    if (rc == 0 && l->nr6 > 0)
+        rc = walk6(&w);
+    return rc;
 }

@@ -4,7 +4,10 @@
  * bits from sd_filterbits(), and the provider tags of the source address.
  * Provider answers are precomputed at freeze: each distinct answer (the
  * providers_used bits 1-3, prefixasn and the geo fields) is stored once as
- * a struct sd__tag_ans, and a packet copies the one its source maps to.
+ * a struct sd__tag_ans. With two or more provider tables, sd__lpm_overlay()
+ * merges their LPMs into one whose values index those answers; with one,
+ * its own LPM values index them. Either way a packet costs one LPM lookup
+ * and a copy, whatever the number of providers.
  */
 #include "config.h"
 
@@ -16,11 +19,12 @@
 
 #include "geo_int.h"
 #include "internal.h"
+#include "lpm_int.h"
 #include "tag_int.h"
 
-/* Packets parsed per sd_parse_bulk() call when the caller gives no parse
- * results (a stack array: no allocation per batch). */
-#define SD__TAG_PARSE_CHUNK 64
+/* Packets handled per step: parsed (when the caller gives no parse
+ * results) and filtered in one go, on the stack (no allocation). */
+#define SD__TAG_CHUNK 64
 
 /* The provider part of a tag, as it is copied into sd_tags. */
 struct sd__tag_ans {
@@ -32,19 +36,19 @@ struct sd__tag_ans {
     uint32_t netacq_polygon[8];
 };
 
-struct sd__tag_pfx {
-    sd_pfx2as *table;
-    const sd_lpm *lpm;
-    uint32_t *asn;   /* per origin list: its ASN when it has exactly one, else 0 */
-    uint8_t *single; /* per origin list: 1 when it has exactly one ASN */
-};
-
 struct sd_tagger {
     struct sd__handle h;
     int frozen;
-    struct sd__tag_pfx *pfx; /* later entries answer first */
+    sd_pfx2as **pfx; /* later entries answer first */
     size_t npfx, cappfx;
     sd_geo *maxmind, *netacq;
+    /* frozen state */
+    const sd_lpm *lpm;       /* source -> index into ans; NULL without providers */
+    sd_lpm *overlay;         /* owned; NULL with fewer than two tables */
+    struct sd__tag_ans *ans;
+    size_t nans, capans;
+    uint32_t *ahash;         /* answer index + 1, open addressing; freeze only */
+    size_t ahashcap;
 };
 
 int sd_tagger_create(sd_tagger **tp)
@@ -76,7 +80,7 @@ int sd_tagger_add_pfx2as(sd_tagger *t, sd_pfx2as *table)
         sd_pfx2as_close(table);
         return sd__seterr(&t->h, SD_ERR_NOMEM, "tagger: out of memory");
     }
-    t->pfx[t->npfx++] = (struct sd__tag_pfx){.table = table, .lpm = sd__pfx2as_lpm(table)};
+    t->pfx[t->npfx++] = table;
     return 0;
 }
 
@@ -107,75 +111,162 @@ int sd_tagger_add_geo(sd_tagger *t, sd_geo *geo)
     return 0;
 }
 
+static uint32_t hash_ans(const struct sd__tag_ans *a)
+{
+    const uint8_t *p = (const uint8_t *)a;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < sizeof *a; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h ^ (h >> 16);
+}
+
+static int rehash_ans(sd_tagger *t, size_t cap)
+{
+    uint32_t *hnew = sd__calloc(cap, sizeof *hnew);
+    if (hnew == NULL)
+        return SD_ERR_NOMEM;
+    for (size_t i = 0; i < t->nans; i++) {
+        size_t s = hash_ans(&t->ans[i]) & (cap - 1);
+        while (hnew[s] != 0)
+            s = (s + 1) & (cap - 1);
+        hnew[s] = (uint32_t)i + 1;
+    }
+    sd__free(t->ahash);
+    t->ahash = hnew;
+    t->ahashcap = cap;
+    return 0;
+}
+
+/* Index of an answer equal to *a (built from a zeroed struct, so padding
+ * compares equal), added when new. Returns >= 0 or SD_ERR_NOMEM. */
+static int64_t intern_ans(sd_tagger *t, const struct sd__tag_ans *a)
+{
+    if ((t->nans + 1) * 2 > t->ahashcap && rehash_ans(t, t->ahashcap ? t->ahashcap * 2 : 1024) != 0)
+        return SD_ERR_NOMEM;
+    size_t s = hash_ans(a) & (t->ahashcap - 1);
+    while (t->ahash[s] != 0) {
+        if (memcmp(&t->ans[t->ahash[s] - 1], a, sizeof *a) == 0)
+            return (int64_t)t->ahash[s] - 1;
+        s = (s + 1) & (t->ahashcap - 1);
+    }
+    if (t->nans >= SD_LPM_VALUE_MAX)
+        return SD_ERR_NOMEM;
+    if (sd__grow((void **)&t->ans, &t->capans, t->nans + 1, sizeof *t->ans) != 0)
+        return SD_ERR_NOMEM;
+    t->ans[t->nans] = *a;
+    t->ahash[s] = (uint32_t)t->nans + 1;
+    return (int64_t)t->nans++;
+}
+
+static void fill_pfx2as(struct sd__tag_ans *a, const sd_pfx2as *p, uint32_t v)
+{
+    const uint32_t *asns;
+    /* tags.md §5.1: only a single origin sets prefixasn and bit 3 */
+    if (sd__pfx2as_list(p, v, &asns) == 1) {
+        a->prefixasn = asns[0];
+        a->providers |= SD_TAG_PFX2AS;
+    }
+}
+
+static void fill_geo(struct sd__tag_ans *a, const sd_geo *g, uint32_t v)
+{
+    const sd_geo_record *r = &g->recs[v];
+    if (g->kind == SD_GEO_MAXMIND) {
+        a->providers |= SD_TAG_MAXMIND;
+        memcpy(a->maxmind_country, r->country, 2);
+        memcpy(a->maxmind_continent, r->continent, 2);
+    } else {
+        a->providers |= SD_TAG_NETACQ;
+        memcpy(a->netacq_country, r->country, 2);
+        memcpy(a->netacq_continent, r->continent, 2);
+        a->netacq_region = r->region_code;
+        memcpy(a->netacq_polygon, r->polygon, sizeof a->netacq_polygon);
+    }
+}
+
+/* sd__lpm_overlay() callback: v[] = the values of pfx[0..npfx), then
+ * maxmind, then netacq (those present), for one range of addresses. */
+static int64_t combine(void *user, const uint32_t *v)
+{
+    sd_tagger *t = user;
+    struct sd__tag_ans a;
+    memset(&a, 0, sizeof a);
+    for (size_t i = t->npfx; i-- > 0;) { /* the later table answers */
+        if (v[i] != SD_LPM_NONE) {
+            fill_pfx2as(&a, t->pfx[i], v[i]);
+            break;
+        }
+    }
+    size_t k = t->npfx;
+    if (t->maxmind != NULL && v[k++] != SD_LPM_NONE)
+        fill_geo(&a, t->maxmind, v[k - 1]);
+    if (t->netacq != NULL && v[k] != SD_LPM_NONE)
+        fill_geo(&a, t->netacq, v[k]);
+    return intern_ans(t, &a);
+}
+
+/* One provider table: its own LPM values index the answers (one answer
+ * per origin list or record, in order, not de-duplicated). */
+static int build_direct(sd_tagger *t)
+{
+    size_t nv = t->npfx ? sd__pfx2as_nlists(t->pfx[0])
+                        : (t->maxmind ? t->maxmind : t->netacq)->nrecs;
+    t->ans = sd__calloc(nv ? nv : 1, sizeof *t->ans);
+    if (t->ans == NULL)
+        return SD_ERR_NOMEM;
+    t->nans = t->capans = nv;
+    for (size_t i = 0; i < nv; i++) {
+        if (t->npfx)
+            fill_pfx2as(&t->ans[i], t->pfx[0], (uint32_t)i);
+        else
+            fill_geo(&t->ans[i], t->maxmind ? t->maxmind : t->netacq, (uint32_t)i);
+    }
+    t->lpm = t->npfx ? sd__pfx2as_lpm(t->pfx[0]) : (t->maxmind ? t->maxmind : t->netacq)->lpm;
+    return 0;
+}
+
 int sd_tagger_freeze(sd_tagger *t)
 {
     if (t == NULL)
         return SD_ERR_INVAL;
     if (t->frozen)
         return sd__seterr(&t->h, SD_ERR_INVAL, "tagger: frozen twice");
-    for (size_t i = 0; i < t->npfx; i++) {
-        struct sd__tag_pfx *p = &t->pfx[i];
-        if (p->asn != NULL)
-            continue; /* done by an earlier attempt that ran out of memory */
-        size_t n = sd__pfx2as_nlists(p->table);
-        uint32_t *asn = sd__calloc(n ? n : 1, sizeof *asn);
-        uint8_t *single = sd__calloc(n ? n : 1, 1);
-        if (asn == NULL || single == NULL) {
-            sd__free(asn);
-            sd__free(single);
-            return sd__seterr(&t->h, SD_ERR_NOMEM, "tagger: out of memory");
-        }
-        for (size_t k = 0; k < n; k++) {
-            const uint32_t *a;
-            /* tags.md §5.1: only a single origin sets prefixasn */
-            if (sd__pfx2as_list(p->table, (uint32_t)k, &a) == 1) {
-                asn[k] = a[0];
-                single[k] = 1;
-            }
-        }
-        p->asn = asn;
-        p->single = single;
+    const sd_lpm **tables = sd__malloc((t->npfx + 2) * sizeof *tables);
+    if (tables == NULL)
+        return sd__seterr(&t->h, SD_ERR_NOMEM, "tagger: out of memory");
+    size_t n = 0;
+    for (size_t i = 0; i < t->npfx; i++)
+        tables[n++] = sd__pfx2as_lpm(t->pfx[i]);
+    if (t->maxmind != NULL)
+        tables[n++] = t->maxmind->lpm;
+    if (t->netacq != NULL)
+        tables[n++] = t->netacq->lpm;
+    int rc = 0;
+    if (n == 1)
+        rc = build_direct(t);
+    else if (n > 1 && (rc = sd__lpm_overlay(&t->overlay, tables, n, combine, t)) == 0)
+        t->lpm = t->overlay;
+    sd__free(tables);
+    sd__free(t->ahash); /* interning is over */
+    t->ahash = NULL;
+    t->ahashcap = 0;
+    if (rc != 0) {
+        /* back to build state: freeze may be retried */
+        sd__free(t->ans);
+        t->ans = NULL;
+        t->nans = t->capans = 0;
+        t->lpm = NULL;
+        return sd__seterr(&t->h, rc, "tagger: %s while combining the provider tables",
+                          sd_strerror(rc));
     }
     t->frozen = 1;
     return 0;
 }
 
-/* The provider answer for the IPv4 source src (host order). */
-static inline void lookup_src(const sd_tagger *t, uint32_t src, struct sd__tag_ans *a)
-{
-    for (size_t i = t->npfx; i-- > 0;) {
-        const struct sd__tag_pfx *p = &t->pfx[i];
-        uint32_t v = sd_lpm_lookup4(p->lpm, src);
-        if (v != SD_LPM_NONE) {
-            a->prefixasn = p->asn[v];
-            a->providers |= p->single[v] ? SD_TAG_PFX2AS : 0;
-            break;
-        }
-    }
-    if (t->maxmind != NULL) {
-        uint32_t v = sd_lpm_lookup4(t->maxmind->lpm, src);
-        if (v != SD_LPM_NONE) {
-            const sd_geo_record *r = &t->maxmind->recs[v];
-            a->providers |= SD_TAG_MAXMIND;
-            memcpy(a->maxmind_country, r->country, 2);
-            memcpy(a->maxmind_continent, r->continent, 2);
-        }
-    }
-    if (t->netacq != NULL) {
-        uint32_t v = sd_lpm_lookup4(t->netacq->lpm, src);
-        if (v != SD_LPM_NONE) {
-            const sd_geo_record *r = &t->netacq->recs[v];
-            a->providers |= SD_TAG_NETACQ;
-            memcpy(a->netacq_country, r->country, 2);
-            memcpy(a->netacq_continent, r->continent, 2);
-            a->netacq_region = r->region_code;
-            memcpy(a->netacq_polygon, r->polygon, sizeof a->netacq_polygon);
-        }
-    }
-}
-
 static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_packet *pkt,
-                           sd_tags *out)
+                           uint64_t filterbits, sd_tags *out)
 {
     memset(out, 0, sizeof *out);
     if (SD__UNLIKELY(pkt == NULL))
@@ -187,7 +278,7 @@ static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_pack
         out->filterbits = SD_FB(SD_FILTER_NOTIP);
         return;
     }
-    out->filterbits = sd_filterbits(p, pkt);
+    out->filterbits = filterbits;
 
     /* tags.md §1.2: a transport header exists unless this is a later
      * fragment or the IPv4 header (IHL*4) is not all captured. */
@@ -211,23 +302,25 @@ static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_pack
         out->protocol = proto;
         out->src_port = sp;
         out->dest_port = dp;
-        out->ft_hash = sd_ft_hash(p->src4, p->dst4, sp, dp, p->ttl, fl, proto,
+        out->ft_hash = sd__ft_hash(p->src4, p->dst4, sp, dp, p->ttl, fl, proto,
                                   (uint16_t)p->ip_len);
         out->providers_used = SD_TAG_BASIC;
     }
 
-    if (t->npfx == 0 && t->maxmind == NULL && t->netacq == NULL)
+    if (t->lpm == NULL)
         return;
-    struct sd__tag_ans a = {0};
-    lookup_src(t, p->src4, &a);
-    out->providers_used |= a.providers;
-    out->prefixasn = a.prefixasn;
-    out->netacq_region = a.netacq_region;
-    memcpy(out->netacq_polygon, a.netacq_polygon, sizeof out->netacq_polygon);
-    memcpy(out->maxmind_country, a.maxmind_country, 2);
-    memcpy(out->maxmind_continent, a.maxmind_continent, 2);
-    memcpy(out->netacq_country, a.netacq_country, 2);
-    memcpy(out->netacq_continent, a.netacq_continent, 2);
+    const uint32_t v = sd_lpm_lookup4(t->lpm, p->src4);
+    if (v == SD_LPM_NONE)
+        return;
+    const struct sd__tag_ans *a = &t->ans[v];
+    out->providers_used |= a->providers;
+    out->prefixasn = a->prefixasn;
+    out->netacq_region = a->netacq_region;
+    memcpy(out->netacq_polygon, a->netacq_polygon, sizeof out->netacq_polygon);
+    memcpy(out->maxmind_country, a->maxmind_country, 2);
+    memcpy(out->maxmind_continent, a->maxmind_continent, 2);
+    memcpy(out->netacq_country, a->netacq_country, 2);
+    memcpy(out->netacq_continent, a->netacq_continent, 2);
 }
 
 int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *parsed,
@@ -235,18 +328,17 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
 {
     if (t == NULL || n > INT_MAX || (n > 0 && (pkts == NULL || out == NULL)) || !t->frozen)
         return SD_ERR_INVAL;
-    if (parsed != NULL) {
-        for (size_t i = 0; i < n; i++)
-            tag_one(t, &parsed[i], pkts[i], &out[i]);
-        return (int)n;
-    }
-    sd_parsed buf[SD__TAG_PARSE_CHUNK];
-    for (size_t i = 0; i < n; i += SD__TAG_PARSE_CHUNK) {
-        size_t k = n - i < SD__TAG_PARSE_CHUNK ? n - i : SD__TAG_PARSE_CHUNK;
+    sd_parsed buf[SD__TAG_CHUNK];
+    uint64_t fb[SD__TAG_CHUNK];
+    for (size_t i = 0; i < n; i += SD__TAG_CHUNK) {
+        const size_t k = n - i < SD__TAG_CHUNK ? n - i : SD__TAG_CHUNK;
+        const sd_parsed *ps = parsed != NULL ? parsed + i : buf;
         /* A NULL pkts[j] gets a zeroed buf[j] (and all-zero tags). */
-        (void)sd_parse_bulk(pkts + i, buf, k);
+        if (parsed == NULL)
+            (void)sd_parse_bulk(pkts + i, buf, k);
+        (void)sd_filterbits_bulk(ps, pkts + i, fb, k);
         for (size_t j = 0; j < k; j++)
-            tag_one(t, &buf[j], pkts[i + j], &out[i + j]);
+            tag_one(t, &ps[j], pkts[i + j], fb[j], &out[i + j]);
     }
     return (int)n;
 }
@@ -260,8 +352,8 @@ int sd_tagger_lookup(const sd_tagger *t, int family, const uint8_t *addr, sd_tag
     uint32_t a4 = family == 4 ? sd__be32(addr) : 0;
     for (size_t i = t->npfx; i-- > 0;) {
         const uint32_t *asns;
-        size_t k = family == 4 ? sd_pfx2as_lookup4(t->pfx[i].table, a4, &asns)
-                               : sd_pfx2as_lookup6(t->pfx[i].table, addr, &asns);
+        size_t k = family == 4 ? sd_pfx2as_lookup4(t->pfx[i], a4, &asns)
+                               : sd_pfx2as_lookup6(t->pfx[i], addr, &asns);
         if (k > 0) {
             out->asns = asns;
             out->n_asns = k;
@@ -289,12 +381,10 @@ size_t sd_tagger_memory(const sd_tagger *t)
 {
     if (t == NULL)
         return 0;
-    size_t m = sizeof *t + t->cappfx * sizeof *t->pfx;
-    for (size_t i = 0; i < t->npfx; i++) {
-        m += sd_pfx2as_memory(t->pfx[i].table);
-        if (t->pfx[i].asn != NULL)
-            m += sd__pfx2as_nlists(t->pfx[i].table) * (sizeof(uint32_t) + 1);
-    }
+    size_t m = sizeof *t + t->cappfx * sizeof *t->pfx + t->capans * sizeof *t->ans +
+               t->ahashcap * sizeof *t->ahash + sd_lpm_memory(t->overlay);
+    for (size_t i = 0; i < t->npfx; i++)
+        m += sd_pfx2as_memory(t->pfx[i]);
     return m + sd_geo_memory(t->maxmind) + sd_geo_memory(t->netacq);
 }
 
@@ -302,12 +392,12 @@ void sd_tagger_destroy(sd_tagger *t)
 {
     if (t == NULL)
         return;
-    for (size_t i = 0; i < t->npfx; i++) {
-        sd_pfx2as_close(t->pfx[i].table);
-        sd__free(t->pfx[i].asn);
-        sd__free(t->pfx[i].single);
-    }
+    for (size_t i = 0; i < t->npfx; i++)
+        sd_pfx2as_close(t->pfx[i]);
     sd__free(t->pfx);
+    sd_lpm_destroy(t->overlay);
+    sd__free(t->ans);
+    sd__free(t->ahash);
     sd_geo_close(t->maxmind);
     sd_geo_close(t->netacq);
     t->h.magic = 0;

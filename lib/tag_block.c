@@ -6,6 +6,7 @@
 #include <stardust/tag.h>
 
 #include "internal.h"
+#include "tag_int.h"
 
 void sd_tags_encode(const sd_tags *t, uint8_t out[SD_TAG_BLOCK_LEN])
 {
@@ -53,19 +54,8 @@ int sd_tags_decode(sd_tags *t, const uint8_t *b, size_t len)
     return 0;
 }
 
-static inline uint32_t ft_mix(uint32_t h, uint32_t v)
-{
-    return h ^ ((h << 5) + (h >> 27) + v);
-}
-
 uint32_t sd_ft_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl,
                     uint8_t tcp_flags, uint8_t proto, uint16_t iplen)
 {
-    uint32_t h = src * 59u;
-    h = ft_mix(h, dst);
-    h = ft_mix(h, (uint32_t)sport << 16);
-    h = ft_mix(h, dport);
-    h = ft_mix(h, (uint32_t)ttl << 24 | (uint32_t)tcp_flags << 16);
-    h = ft_mix(h, (uint32_t)proto << 8 | iplen);
-    return h;
+    return sd__ft_hash(src, dst, sport, dport, ttl, tcp_flags, proto, iplen);
 }

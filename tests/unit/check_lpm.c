@@ -10,6 +10,7 @@
 #include <stardust/pfx2as.h>
 
 #include "internal.h"
+#include "lpm_int.h"
 #include "testutil.h"
 
 /* ------------------------------------------------------------ reference */
@@ -201,6 +202,415 @@ START_TEST(test_lpm_nomem)
             ck_assert_uint_eq(sd_lpm_lookup4(l, 5u << 12), 5);
         sd_lpm_destroy(l);
     }
+}
+END_TEST
+
+/* ------------------------------------------------------------ overlay */
+
+/* A random table with both families: clustered, nested prefixes, duplicates,
+ * and the extremes /0 (sometimes), /32 and /128. */
+static sd_lpm *random_table(size_t n, int with_default)
+{
+    sd_lpm *l;
+    ck_assert_int_eq(sd_lpm_create(&l), 0);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t a[16];
+        for (unsigned b = 0; b < 16; b++)
+            a[b] = (uint8_t)(rnd() >> 13);
+        a[0] = (uint8_t)(rnd() & 3) + 10;
+        unsigned len4 = (unsigned)(rnd() % 33), len6 = (unsigned)(rnd() % 129);
+        if (i % 11 == 0)
+            len4 = 32, len6 = 128;
+        if (i % 3 == 0) { /* nest inside the /16 or /24 a little more often */
+            a[1] = 1;
+            len4 = 16 + (unsigned)(rnd() % 17);
+            len6 = 16 + (unsigned)(rnd() % 113);
+        }
+        uint32_t v = (uint32_t)(rnd() % 1000);
+        ck_assert_int_eq(sd_lpm_insert4(l, sd__be32(a), len4, v), 0);
+        ck_assert_int_eq(sd_lpm_insert6(l, a, len6, v + 1), 0);
+    }
+    if (with_default) {
+        uint8_t z[16] = { 0 };
+        ck_assert_int_eq(sd_lpm_insert4(l, 0, 0, 4242), 0);
+        ck_assert_int_eq(sd_lpm_insert6(l, z, 0, 4243), 0);
+    }
+    ck_assert_int_eq(sd_lpm_freeze(l), 0);
+    return l;
+}
+
+struct rangelist {
+    struct sd__lpm_range *r;
+    size_t n, cap;
+};
+
+static int collect(void *user, const struct sd__lpm_range *r)
+{
+    struct rangelist *rl = user;
+    if (rl->n == rl->cap) {
+        rl->cap = rl->cap ? rl->cap * 2 : 1024;
+        rl->r = realloc(rl->r, rl->cap * sizeof *rl->r);
+        ck_assert_ptr_nonnull(rl->r);
+    }
+    rl->r[rl->n++] = *r;
+    return 0;
+}
+
+/* a +/- 1 in place (wrapping), bytes long */
+static void addr_inc(uint8_t *a, unsigned bytes)
+{
+    for (int i = (int)bytes - 1; i >= 0 && ++a[i] == 0; i--)
+        ;
+}
+static void addr_dec(uint8_t *a, unsigned bytes)
+{
+    for (int i = (int)bytes - 1; i >= 0 && a[i]-- == 0; i--)
+        ;
+}
+
+/* Ranges of one family, collected from sd__lpm_ranges(). */
+static struct rangelist ranges_of(const sd_lpm *l, int family)
+{
+    struct rangelist all = { NULL, 0, 0 }, out = { NULL, 0, 0 };
+    ck_assert_int_eq(sd__lpm_ranges(l, collect, &all), 0);
+    for (size_t i = 0; i < all.n; i++) {
+        if (i > 0)
+            ck_assert_int_le(all.r[i - 1].family, all.r[i].family); /* IPv4 first */
+        if (all.r[i].family == family)
+            collect(&out, &all.r[i]);
+    }
+    free(all.r);
+    return out;
+}
+
+/* Every range of a frozen table: ascending, disjoint, maximal, and the
+ * lookups agree at its ends and just outside; gaps are SD_LPM_NONE. */
+static void check_ranges(const sd_lpm *l, unsigned bytes)
+{
+    struct rangelist rl = ranges_of(l, bytes == 4 ? 4 : 6);
+    for (size_t i = 0; i < rl.n; i++) {
+        const struct sd__lpm_range *r = &rl.r[i];
+        ck_assert_uint_ne(r->value, SD_LPM_NONE);
+        ck_assert_int_le(memcmp(r->first, r->last, bytes), 0);
+        ck_assert_uint_eq(lookup(l, r->first, bytes), r->value);
+        ck_assert_uint_eq(lookup(l, r->last, bytes), r->value);
+        uint8_t before[16], after[16];
+        memcpy(before, r->first, bytes);
+        memcpy(after, r->last, bytes);
+        addr_dec(before, bytes);
+        addr_inc(after, bytes);
+        if (i > 0) {
+            ck_assert_int_lt(memcmp(rl.r[i - 1].last, r->first, bytes), 0);
+            if (memcmp(rl.r[i - 1].last, before, bytes) == 0)
+                ck_assert_uint_ne(rl.r[i - 1].value, r->value); /* maximal */
+            else
+                ck_assert_uint_eq(lookup(l, before, bytes), SD_LPM_NONE);
+        }
+        static const uint8_t zero[16], ones[16] = { 255, 255, 255, 255, 255, 255, 255, 255,
+                                                     255, 255, 255, 255, 255, 255, 255, 255 };
+        if (memcmp(r->first, zero, bytes) != 0)
+            ck_assert_uint_ne(lookup(l, before, bytes), r->value);
+        if (memcmp(r->last, ones, bytes) != 0)
+            ck_assert_uint_ne(lookup(l, after, bytes), r->value);
+    }
+    free(rl.r);
+}
+
+struct combiner {
+    size_t n;
+    uint32_t (*rec)[4]; /* vector seen by each call, one record per call */
+    size_t nrec, cap;
+    int mode;   /* 0: record index; 1: SD_LPM_NONE unless table 0 has a value */
+    long fail;  /* call number that returns SD_ERR_FORMAT, or -1 */
+};
+
+static int64_t combine_rec(void *user, const uint32_t *v)
+{
+    struct combiner *c = user;
+    if ((long)c->nrec == c->fail)
+        return SD_ERR_FORMAT;
+    if (c->nrec == c->cap) {
+        c->cap = c->cap ? c->cap * 2 : 1024;
+        c->rec = realloc(c->rec, c->cap * sizeof *c->rec);
+        ck_assert_ptr_nonnull(c->rec);
+    }
+    int none = 1;
+    for (size_t i = 0; i < c->n; i++) {
+        c->rec[c->nrec][i] = v[i];
+        none &= v[i] == SD_LPM_NONE;
+    }
+    ck_assert(!none); /* never called for all-NONE ranges */
+    if (c->mode == 1 && v[0] == SD_LPM_NONE) {
+        c->nrec++;
+        return SD_LPM_NONE;
+    }
+    return (int64_t)c->nrec++;
+}
+
+/* The overlay at address a equals the per-table lookups. */
+static void check_addr(const sd_lpm *o, const sd_lpm *const *t, size_t n, const struct combiner *c,
+                       const uint8_t *a, unsigned bytes)
+{
+    uint32_t v[4];
+    int none = 1;
+    for (size_t i = 0; i < n; i++) {
+        v[i] = t[i] ? lookup(t[i], a, bytes) : SD_LPM_NONE;
+        none &= v[i] == SD_LPM_NONE;
+    }
+    uint32_t got = lookup(o, a, bytes);
+    if (none || (c->mode == 1 && v[0] == SD_LPM_NONE)) {
+        ck_assert_uint_eq(got, SD_LPM_NONE);
+        return;
+    }
+    ck_assert_uint_lt(got, c->nrec);
+    ck_assert_mem_eq(c->rec[got], v, n * sizeof *v);
+}
+
+static void check_overlay_family(const sd_lpm *o, const sd_lpm *const *t, size_t n,
+                                 const struct combiner *c, unsigned bytes)
+{
+    /* Every boundary of every input range and of every output range. */
+    for (size_t k = 0; k <= n; k++) {
+        const sd_lpm *l = k < n ? t[k] : o;
+        if (l == NULL)
+            continue;
+        struct rangelist rl = ranges_of(l, bytes == 4 ? 4 : 6);
+        for (size_t i = 0; i < rl.n; i++) {
+            uint8_t a[16];
+            check_addr(o, t, n, c, rl.r[i].first, bytes);
+            check_addr(o, t, n, c, rl.r[i].last, bytes);
+            memcpy(a, rl.r[i].first, bytes);
+            addr_dec(a, bytes);
+            check_addr(o, t, n, c, a, bytes);
+            memcpy(a, rl.r[i].last, bytes);
+            addr_inc(a, bytes);
+            check_addr(o, t, n, c, a, bytes);
+        }
+        free(rl.r);
+    }
+    for (int k = 0; k < 20000; k++) {
+        uint8_t a[16];
+        for (unsigned b = 0; b < bytes; b++)
+            a[b] = (uint8_t)(rnd() >> 17);
+        if (k & 1)
+            a[0] = (uint8_t)(10 + (k >> 1) % 4);
+        check_addr(o, t, n, c, a, bytes);
+    }
+    check_ranges(o, bytes);
+    if (c->mode == 0) {
+        /* One call per maximal range: each call gave a distinct value, so
+         * the output ranges are exactly the calls, and at each boundary
+         * between two adjacent output ranges the input vector changes. */
+        struct rangelist rl = ranges_of(o, bytes == 4 ? 4 : 6);
+        ck_assert_uint_eq(rl.n, sd_lpm_count(o, bytes == 4 ? 4 : 6));
+        for (size_t i = 1; i < rl.n; i++)
+            ck_assert_uint_gt(rl.r[i].value, rl.r[i - 1].value);
+        free(rl.r);
+    }
+}
+
+static void overlay_check(size_t n, int null_at, int mode)
+{
+    sd_lpm *t[3] = { NULL, NULL, NULL };
+    for (size_t i = 0; i < n; i++)
+        if ((int)i != null_at)
+            t[i] = random_table(800 + 300 * i, i == 1);
+    struct combiner c = { n, NULL, 0, 0, mode, -1 };
+    sd_lpm *o;
+    ck_assert_int_eq(sd__lpm_overlay(&o, (const sd_lpm *const *)t, n, combine_rec, &c), 0);
+    ck_assert_uint_gt(c.nrec, 0);
+    if (mode == 0)
+        ck_assert_uint_eq(sd_lpm_count(o, 4) + sd_lpm_count(o, 6), c.nrec);
+    ck_assert_int_eq(sd_lpm_insert4(o, 0, 0, 1), SD_ERR_STATE); /* frozen */
+    check_overlay_family(o, (const sd_lpm *const *)t, n, &c, 4);
+    check_overlay_family(o, (const sd_lpm *const *)t, n, &c, 16);
+    for (size_t i = 0; i < n; i++) /* the inputs' ranges are right too */
+        if (t[i] != NULL) {
+            check_ranges(t[i], 4);
+            check_ranges(t[i], 16);
+        }
+    sd_lpm_destroy(o);
+    for (size_t i = 0; i < n; i++)
+        sd_lpm_destroy(t[i]);
+    free(c.rec);
+}
+
+START_TEST(test_overlay_one) { overlay_check(1, -1, 0); }
+END_TEST
+START_TEST(test_overlay_two) { overlay_check(2, -1, 0); }
+END_TEST
+START_TEST(test_overlay_three_null) { overlay_check(3, 1, 0); }
+END_TEST
+START_TEST(test_overlay_three) { overlay_check(3, -1, 0); }
+END_TEST
+START_TEST(test_overlay_none_result) { overlay_check(3, 2, 1); }
+END_TEST
+
+START_TEST(test_overlay_exact)
+{
+    /* Hand-made: 10/8 -> 1 with 10.1.2.128/25 -> 2; and 10.1.0.0/16 -> 7,
+     * 0/0 -> 9 (IPv4) and 2001:db8::/32 -> 5 (IPv6). */
+    sd_lpm *a, *b;
+    ck_assert_int_eq(sd_lpm_create(&a), 0);
+    ck_assert_int_eq(sd_lpm_create(&b), 0);
+    ck_assert_int_eq(sd_lpm_insert4(a, 0x0A000000, 8, 1), 0);
+    ck_assert_int_eq(sd_lpm_insert4(a, 0x0A010280, 25, 2), 0);
+    ck_assert_int_eq(sd_lpm_insert4(b, 0x0A010000, 16, 7), 0);
+    ck_assert_int_eq(sd_lpm_insert4(b, 0, 0, 9), 0);
+    uint8_t p6[16] = { 0x20, 0x01, 0x0d, 0xb8 };
+    ck_assert_int_eq(sd_lpm_insert6(b, p6, 32, 5), 0);
+    const sd_lpm *t[2] = { a, b };
+    struct combiner c = { 2, NULL, 0, 0, 0, -1 };
+    sd_lpm *o;
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 2, combine_rec, &c), SD_ERR_STATE); /* not frozen */
+    ck_assert_ptr_null(o);
+    ck_assert_int_eq(sd_lpm_freeze(a), 0);
+    ck_assert_int_eq(sd_lpm_freeze(b), 0);
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 2, combine_rec, &c), 0);
+    /* 0/5..9.255.255.255: (-,9); 10.0/16: (1,9); 10.1.0.0-10.1.2.127: (1,7);
+     * 10.1.2.128/25: (2,7); 10.1.3.0-10.1.255.255: (1,7); 10.2-10.255: (1,9);
+     * 11.0.0.0-: (-,9); then 2001:db8::/32: (-,5). */
+    static const uint32_t want[][4] = {
+        { 0x00000000, 0x09FFFFFF, SD_LPM_NONE, 9 }, { 0x0A000000, 0x0A00FFFF, 1, 9 },
+        { 0x0A010000, 0x0A01027F, 1, 7 },           { 0x0A010280, 0x0A0102FF, 2, 7 },
+        { 0x0A010300, 0x0A01FFFF, 1, 7 },           { 0x0A020000, 0x0AFFFFFF, 1, 9 },
+        { 0x0B000000, 0xFFFFFFFF, SD_LPM_NONE, 9 },
+    };
+    ck_assert_uint_eq(c.nrec, 8);
+    ck_assert_uint_eq(sd_lpm_count(o, 4), 7);
+    ck_assert_uint_eq(sd_lpm_count(o, 6), 1);
+    struct rangelist rl = { NULL, 0, 0 };
+    ck_assert_int_eq(sd__lpm_ranges(o, collect, &rl), 0);
+    ck_assert_uint_eq(rl.n, 8);
+    for (size_t i = 0; i < 7; i++) {
+        ck_assert_int_eq(rl.r[i].family, 4);
+        ck_assert_uint_eq(sd__be32(rl.r[i].first), want[i][0]);
+        ck_assert_uint_eq(sd__be32(rl.r[i].last), want[i][1]);
+        ck_assert_uint_eq(rl.r[i].value, i);
+        ck_assert_uint_eq(c.rec[i][0], want[i][2]);
+        ck_assert_uint_eq(c.rec[i][1], want[i][3]);
+    }
+    ck_assert_int_eq(rl.r[7].family, 6);
+    ck_assert_mem_eq(rl.r[7].first, p6, 16);
+    uint8_t last6[16] = { 0x20, 0x01, 0x0d, 0xb8, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255, 255 };
+    ck_assert_mem_eq(rl.r[7].last, last6, 16);
+    ck_assert_uint_eq(c.rec[7][0], SD_LPM_NONE);
+    ck_assert_uint_eq(c.rec[7][1], 5);
+    ck_assert_uint_eq(sd_lpm_lookup4(o, 0x0A0102FF), 3);
+    ck_assert_uint_eq(sd_lpm_lookup6(o, last6), 7);
+    last6[3]++;
+    ck_assert_uint_eq(sd_lpm_lookup6(o, last6), SD_LPM_NONE);
+    free(rl.r);
+    sd_lpm_destroy(o);
+
+    /* combine failing on its 5th call, or returning a bad value */
+    c.nrec = 0;
+    c.fail = 4;
+    o = (sd_lpm *)1;
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 2, combine_rec, &c), SD_ERR_FORMAT);
+    ck_assert_ptr_null(o);
+    ck_assert_uint_eq(c.nrec, 4);
+    c.nrec = 0;
+    c.fail = 7; /* the IPv6 range */
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 2, combine_rec, &c), SD_ERR_FORMAT);
+    ck_assert_ptr_null(o);
+    sd_lpm_destroy(a);
+    sd_lpm_destroy(b);
+    free(c.rec);
+}
+END_TEST
+
+static int64_t combine_big(void *user, const uint32_t *v)
+{
+    (void)v;
+    int *calls = user;
+    return ++*calls == 3 ? (int64_t)SD_LPM_VALUE_MAX + 1 : 0;
+}
+
+static int64_t combine_first(void *user, const uint32_t *v)
+{
+    (void)user;
+    return v[0] == SD_LPM_NONE ? SD_LPM_NONE : v[0];
+}
+
+static int stop_at_second(void *user, const struct sd__lpm_range *r)
+{
+    (void)r;
+    return ++*(int *)user == 2 ? 77 : 0;
+}
+
+START_TEST(test_overlay_args)
+{
+    sd_lpm *a = random_table(200, 0), *o;
+    const sd_lpm *t[2] = { a, NULL };
+    int calls = 0;
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 2, combine_big, &calls), SD_ERR_INVAL);
+    ck_assert_ptr_null(o);
+    ck_assert_int_eq(calls, 3);
+    ck_assert_int_eq(sd__lpm_overlay(NULL, t, 2, combine_big, &calls), SD_ERR_INVAL);
+    ck_assert_int_eq(sd__lpm_overlay(&o, NULL, 2, combine_big, &calls), SD_ERR_INVAL);
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 2, NULL, NULL), SD_ERR_INVAL);
+    /* no tables, or only NULL ones: an empty frozen table */
+    ck_assert_int_eq(sd__lpm_overlay(&o, NULL, 0, combine_big, &calls), 0);
+    ck_assert_uint_eq(sd_lpm_lookup4(o, 0x0A000000), SD_LPM_NONE);
+    ck_assert_uint_eq(sd_lpm_count(o, 4), 0);
+    ck_assert_uint_lt(sd_lpm_memory(o), 4096);
+    sd_lpm_destroy(o);
+    ck_assert_int_eq(sd__lpm_overlay(&o, t + 1, 1, combine_big, &calls), 0);
+    ck_assert_uint_lt(sd_lpm_memory(o), 4096);
+    sd_lpm_destroy(o);
+    /* identity overlay: same answers, same ranges */
+    ck_assert_int_eq(sd__lpm_overlay(&o, t, 1, combine_first, NULL), 0);
+    struct rangelist ra = ranges_of(a, 4), ro = ranges_of(o, 4);
+    ck_assert_uint_eq(ra.n, ro.n);
+    ck_assert_mem_eq(ra.r, ro.r, ra.n * sizeof *ra.r);
+    free(ra.r);
+    free(ro.r);
+    ra = ranges_of(a, 6);
+    ro = ranges_of(o, 6);
+    ck_assert_uint_eq(ra.n, ro.n);
+    ck_assert_mem_eq(ra.r, ro.r, ra.n * sizeof *ra.r);
+    free(ra.r);
+    free(ro.r);
+    sd_lpm_destroy(o);
+    /* sd__lpm_ranges: argument checks, early stop */
+    calls = 0;
+    ck_assert_int_eq(sd__lpm_ranges(a, stop_at_second, &calls), 77);
+    ck_assert_int_eq(sd__lpm_ranges(NULL, stop_at_second, &calls), SD_ERR_INVAL);
+    ck_assert_int_eq(sd__lpm_ranges(a, NULL, NULL), SD_ERR_INVAL);
+    sd_lpm *u;
+    ck_assert_int_eq(sd_lpm_create(&u), 0);
+    ck_assert_int_eq(sd__lpm_ranges(u, stop_at_second, &calls), SD_ERR_STATE);
+    sd_lpm_destroy(u);
+    sd_lpm_destroy(a);
+}
+END_TEST
+
+START_TEST(test_overlay_nomem)
+{
+    sd_lpm *a = random_table(300, 1), *b = random_table(300, 0);
+    const sd_lpm *t[2] = { a, b };
+    int ok = 0;
+    for (long k = 0; k < 200 && !ok; k++) {
+        struct combiner c = { 2, NULL, 0, 0, 0, -1 };
+        sd_lpm *o = (sd_lpm *)1;
+        sd__alloc_fail_after = k;
+        int rc = sd__lpm_overlay(&o, t, 2, combine_rec, &c);
+        sd__alloc_fail_after = -1;
+        if (rc == 0) {
+            ok = 1;
+            check_overlay_family(o, t, 2, &c, 4);
+            check_overlay_family(o, t, 2, &c, 16);
+            sd_lpm_destroy(o);
+        } else {
+            ck_assert_int_eq(rc, SD_ERR_NOMEM);
+            ck_assert_ptr_null(o);
+        }
+        free(c.rec);
+    }
+    ck_assert(ok);
+    sd_lpm_destroy(a);
+    sd_lpm_destroy(b);
 }
 END_TEST
 
@@ -493,6 +903,17 @@ static Suite *lpm_suite(void)
     tcase_add_test(tc, test_lpm_random4_long);
     tcase_add_test(tc, test_lpm_random6);
     tcase_add_test(tc, test_lpm_nomem);
+    suite_add_tcase(s, tc);
+    tc = tcase_create("overlay");
+    tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_overlay_exact);
+    tcase_add_test(tc, test_overlay_args);
+    tcase_add_test(tc, test_overlay_one);
+    tcase_add_test(tc, test_overlay_two);
+    tcase_add_test(tc, test_overlay_three);
+    tcase_add_test(tc, test_overlay_three_null);
+    tcase_add_test(tc, test_overlay_none_result);
+    tcase_add_test(tc, test_overlay_nomem);
     suite_add_tcase(s, tc);
     tc = tcase_create("pfx2as");
     tcase_set_timeout(tc, 120);

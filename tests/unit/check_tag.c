@@ -30,7 +30,7 @@
 
 /* The geo loaders (branch geo-csv) are merged: compare the geo fields. */
 #ifndef SD_TEST_GEO_LOADERS
-#define SD_TEST_GEO_LOADERS 0
+#define SD_TEST_GEO_LOADERS 1
 #endif
 
 #define FB SD_FB
@@ -89,21 +89,26 @@ static sd_tagger *tagger_with(unsigned providers)
 #if SD_TEST_GEO_LOADERS
     if (providers & SD_TAG_MAXMIND) {
         sd_geo *g;
-        ck_assert_msg(sd_geo_open_maxmind_csv(&g, sd_test_data("maxmind-csv/GeoLiteCity-Blocks.csv"),
+        char blocks[4096];
+        snprintf(blocks, sizeof blocks, "%s", sd_test_data("maxmind-csv/GeoLiteCity-Blocks.csv"));
+        ck_assert_msg(sd_geo_open_maxmind_csv(&g, blocks,
                                               sd_test_data("maxmind-csv/GeoLiteCity-Location.csv"),
                                               err) == 0, "%s", err);
         ck_assert_int_eq(sd_tagger_add_geo(t, g), 0);
     }
     if (providers & SD_TAG_NETACQ) {
-        sd_netacq_files f = {
-            .blocks = sd_test_data("netacq/netacq-4-blocks.csv"),
-            .locations = sd_test_data("netacq/netacq-4-locations.csv"),
-            .countries = sd_test_data("netacq/netacq-4-countries.csv"),
-            .regions = sd_test_data("netacq/netacq-4-regions.csv"),
-            .polygon_map = sd_test_data("netacq/netacq-4-polygon-map.csv"),
-            .polygon_tables = {sd_test_data("netacq/synthetic-admin1.polygons.csv"),
-                               sd_test_data("netacq/synthetic-county.polygons.csv")},
-            .n_polygon_tables = 2};
+        /* sd_test_data() reuses 4 buffers: keep copies */
+        static const char *const rel[7] = {
+            "netacq/netacq-4-blocks.csv", "netacq/netacq-4-locations.csv",
+            "netacq/netacq-4-countries.csv", "netacq/netacq-4-regions.csv",
+            "netacq/netacq-4-polygon-map.csv", "netacq/synthetic-admin1.polygons.csv",
+            "netacq/synthetic-county.polygons.csv"};
+        static char paths[7][4096];
+        for (int k = 0; k < 7; k++)
+            snprintf(paths[k], sizeof paths[k], "%s", sd_test_data(rel[k]));
+        sd_netacq_files f = {.blocks = paths[0], .locations = paths[1], .countries = paths[2],
+                             .regions = paths[3], .polygon_map = paths[4],
+                             .polygon_tables = {paths[5], paths[6]}, .n_polygon_tables = 2};
         sd_geo *g;
         ck_assert_msg(sd_geo_open_netacq(&g, &f, err) == 0, "%s", err);
         ck_assert_int_eq(sd_tagger_add_geo(t, g), 0);
