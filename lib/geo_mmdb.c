@@ -25,6 +25,7 @@
 #include <stdbool.h>
 #include <stdio.h>
 #include <string.h>
+#include <sys/stat.h>
 
 #include <maxminddb.h>
 
@@ -298,7 +299,7 @@ static int walk(struct mmdb_load *L, const struct frame *start, int family, unsi
         if (f.depth >= bits)
             return sd__errbuf(L->errbuf, SD_ERR_FORMAT,
                               "%s: node %u: search tree continues past bit %u of an IPv%d address "
-                              "(a loop in the tree)",
+                              "(a loop, or a wrong ip_version)",
                               L->path, node, bits, family);
         if (L->budget-- == 0)
             return sd__errbuf(L->errbuf, SD_ERR_FORMAT,
@@ -386,6 +387,14 @@ int sd_geo_open_mmdb(sd_geo **geop, const char *path, char *errbuf)
     if (geop == NULL || path == NULL)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "sd_geo_open_mmdb: NULL argument");
     *geop = NULL;
+    /* libmaxminddb reports an empty file as an mmap failure. */
+    struct stat sb;
+    if (stat(path, &sb) != 0)
+        return sd__errbuf(errbuf, SD_ERR_IO, "%s: %s", path, strerror(errno));
+    if (S_ISDIR(sb.st_mode))
+        return sd__errbuf(errbuf, SD_ERR_IO, "%s: %s", path, strerror(EISDIR));
+    if (S_ISREG(sb.st_mode) && sb.st_size == 0)
+        return sd__errbuf(errbuf, SD_ERR_FORMAT, "%s: empty file, not a MaxMind DB", path);
     MMDB_s db;
     errno = 0;
     int st = MMDB_open(path, MMDB_MODE_MMAP, &db);

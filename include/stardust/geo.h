@@ -65,7 +65,22 @@ typedef struct sd_geo sd_geo;
  * whole tree). Result kind SD_GEO_MAXMIND. Returns 0, SD_ERR_IO (cannot
  * open), SD_ERR_FORMAT (invalid database: bad metadata, search tree or data
  * pointers; errbuf says which and where), SD_ERR_NOMEM, SD_ERR_INVAL.
- * *geop is owned by the caller (sd_geo_close()). Since: 0.3 */
+ * *geop is owned by the caller (sd_geo_close()).
+ *
+ * Fields of each record: country = country.iso_code, else
+ * registered_country.iso_code (two ASCII letters, else two zero bytes);
+ * continent = continent.code, else derived from the country (tags.md §5.2)
+ * when there is one; region = subdivisions[0].iso_code; city =
+ * city.names.en (both cut before the character that does not fit);
+ * latitude/longitude = location.* (NAN when absent); asn =
+ * autonomous_system_number. Every address the database has a record for
+ * gets a record, also when that record has none of these fields (an
+ * Anonymous-IP or Connection-Type database, say): then all fields are
+ * empty, so sd_geo_lookup4/6() is non-NULL exactly where libmaxminddb
+ * finds an entry. Every record is decoded completely at load, and every
+ * search-tree node must be reachable from the root, so a database that
+ * libmaxminddb would fail on for some addresses fails here at once.
+ * Since: 0.3 */
 SD_API SD_NODISCARD int sd_geo_open_mmdb(sd_geo **geop, const char *path, char *errbuf);
 
 /* Load the MaxMind legacy GeoLite City CSV pair (blocks, locations; plain
