@@ -23,7 +23,9 @@ int sd__csv_open(struct sd__csv *c, const char *path, char *errbuf)
         int e = errno ? errno : ENOMEM;
         sd__free(c->buf);
         c->buf = NULL;
-        return sd__errbuf(errbuf, sd__errno_to_err(e), "%s: %s", path, strerror(e));
+        /* geo.h: a file that cannot be opened is SD_ERR_IO, whatever the errno. */
+        return sd__errbuf(errbuf, e == ENOMEM ? SD_ERR_NOMEM : SD_ERR_IO, "%s: %s", path,
+                          strerror(e));
     }
     gzbuffer(c->gz, 128 * 1024);
     return 0;
@@ -129,9 +131,8 @@ int sd__csv_next(struct sd__csv *c)
                 const char *msg = gzerror(c->gz, &zerr);
                 c->lineno++;
                 if (zerr == Z_ERRNO)
-                    return sd__csv_err(c, sd__errno_to_err(errno), "read failed: %s",
-                                       strerror(errno));
-                return sd__csv_err(c, SD_ERR_TRUNCATED, "damaged or truncated gzip data: %s", msg);
+                    return sd__csv_err(c, SD_ERR_IO, "read failed: %s", strerror(errno));
+                return sd__csv_err(c, SD_ERR_FORMAT, "damaged gzip data: %s", msg);
             }
             if (got == 0) {
                 /* A gzip stream that ends early reads as a short end of
@@ -140,7 +141,7 @@ int sd__csv_next(struct sd__csv *c)
                 const char *msg = gzerror(c->gz, &zerr);
                 if (zerr != Z_OK) {
                     c->lineno++;
-                    return sd__csv_err(c, SD_ERR_TRUNCATED, "truncated gzip data: %s", msg);
+                    return sd__csv_err(c, SD_ERR_FORMAT, "truncated gzip data: %s", msg);
                 }
                 c->eof = 1;
             }

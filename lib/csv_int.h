@@ -31,15 +31,15 @@ struct sd__csv {
     unsigned nfields;
 };
 
-/* Open path for reading. Returns 0, or SD_ERR_NOTFOUND / SD_ERR_PERM /
- * SD_ERR_IO / SD_ERR_NOMEM with "path: reason" in errbuf. path and errbuf
+/* Open path for reading. Returns 0, or SD_ERR_IO / SD_ERR_NOMEM with
+ * "path: reason" in errbuf. path and errbuf
  * are borrowed until sd__csv_close(). */
 int sd__csv_open(struct sd__csv *c, const char *path, char *errbuf);
 
 /* Read and (unless c->raw) split the next non-empty line. Returns 1 (fields in c->field),
  * 0 at the end of the file, or a negative sd_err with "path:line: reason"
  * in errbuf (SD_ERR_FORMAT: line too long, NUL byte, more than
- * SD__CSV_MAXFIELDS fields, bad quoting; SD_ERR_TRUNCATED: damaged gzip;
+ * SD__CSV_MAXFIELDS fields, bad quoting, damaged or truncated gzip data;
  * SD_ERR_IO: read error). */
 int sd__csv_next(struct sd__csv *c);
 

@@ -253,7 +253,7 @@ static int mm_header(struct sd__csv *c, int *type)
         return sd__csv_want(c, 3);
     }
     if (strcmp(h, "network") == 0 || strcmp(h, "geoname_id") == 0)
-        return sd__csv_err(c, SD_ERR_UNSUPPORTED,
+        return sd__csv_err(c, SD_ERR_FORMAT,
                            "GeoLite2 CSV is not supported (use the .mmdb database)");
     return sd__csv_err(c, SD_ERR_FORMAT, "header \"%.40s\" is neither a GeoLite City locations "
                        "(locId,...) nor blocks (startIpNum,...) header", h);
@@ -703,11 +703,11 @@ static int open_netacq_dir(sd_geo **geop, const char *dir, struct dirfiles *d, c
             return rc;
     for (int i = 0; i < 2; i++)
         if (d->path[i][0] == '\0')
-            return sd__errbuf(errbuf, SD_ERR_NOTFOUND, "%s: no %s (or %s.gz)", dir, base[i],
+            return sd__errbuf(errbuf, SD_ERR_IO, "%s: no %s (or %s.gz)", dir, base[i],
                               base[i]);
     DIR *dp = opendir(dir);
     if (dp == NULL)
-        return sd__errbuf(errbuf, sd__errno_to_err(errno), "%s: %s", dir, strerror(errno));
+        return sd__errbuf(errbuf, SD_ERR_IO, "%s: %s", dir, strerror(errno));
     unsigned n = 0;
     rc = 0;
     struct dirent *e;
@@ -766,7 +766,7 @@ int sd_geo_open_dir(sd_geo **geop, enum sd_geo_kind kind, const char *dir, char 
         if ((rc = find_file(dir, "GeoLiteCity-Blocks.csv", d->path[0], PATH_MAX, errbuf)) == 0 &&
             (rc = find_file(dir, "GeoLiteCity-Location.csv", d->path[1], PATH_MAX, errbuf)) == 0) {
             if (d->path[0][0] == '\0' || d->path[1][0] == '\0')
-                rc = sd__errbuf(errbuf, SD_ERR_NOTFOUND, "%s: no GeoLiteCity-%s.csv (or .csv.gz)",
+                rc = sd__errbuf(errbuf, SD_ERR_IO, "%s: no GeoLiteCity-%s.csv (or .csv.gz)",
                                 dir, d->path[0][0] == '\0' ? "Blocks" : "Location");
             else
                 rc = sd_geo_open_maxmind_csv(geop, d->path[0], d->path[1], errbuf);

@@ -13,7 +13,7 @@ mkdir -p "$out"
 cc=${FUZZ_CC:-clang}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 incs="-I$SD_BUILDDIR -I$SD_BUILDDIR/include -I$SD_SRCDIR/include -I$SD_SRCDIR/lib"
-libs="-lpcap -lwandio -ltrace -lz -lm -pthread"
+libs="-lpcap -lwandio -ltrace -lz -lmaxminddb -lyaml -lm -pthread"
 status=0
 # The library once, with coverage but without libFuzzer's main().
 objs="$out/obj"

@@ -146,7 +146,7 @@ START_TEST(maxmind_dir_and_swapped)
     ck_assert_int_eq(check_maxmind_expected(g), 10);
     sd_geo_close(g);
     rc = sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, errbuf);
-    ck_assert_int_eq(rc, SD_ERR_NOTFOUND);
+    ck_assert_int_eq(rc, SD_ERR_IO);
     ck_assert_ptr_null(g);
     ck_assert_ptr_nonnull(strstr(errbuf, "netacq-4-blocks.csv"));
     ck_assert_int_eq(sd_geo_open_dir(&g, (enum sd_geo_kind)7, dir, errbuf), SD_ERR_INVAL);
@@ -424,7 +424,7 @@ START_TEST(maxmind_bad)
     expect_fail(mm_try("loc", 2, "id,country,region,city,postalCode,latitude,longitude,metroCode,areaCode", e),
                 e, SD_ERR_FORMAT, WHERE(L, 2));
     expect_fail(mm_try("loc", 2, "geoname_id,locale_code,continent_code", e), e,
-                SD_ERR_UNSUPPORTED, WHERE(L, 2));
+                SD_ERR_FORMAT, WHERE(L, 2));
     /* The header names the file: two blocks files are refused. */
     expect_fail(mm_try("loc", 2, "startIpNum,endIpNum,locId", e), e, SD_ERR_FORMAT, WHERE(L, 2));
     /* Unknown country code: continent ??, not an error (stardust). */
@@ -455,11 +455,11 @@ START_TEST(maxmind_bad)
     expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT, WHERE(B, 2));
     /* Missing file. */
     unlink(tpath(dir, "GeoLiteCity-Blocks.csv"));
-    expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_NOTFOUND,
+    expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_IO,
                 "GeoLiteCity-Blocks.csv");
     expect_fail(sd_geo_open_maxmind_csv(&g, tpath(dir, "GeoLiteCity-Blocks.csv"),
                                         tpath(dir, "GeoLiteCity-Location.csv"), e),
-                e, SD_ERR_NOTFOUND, "GeoLiteCity-Blocks.csv: ");
+                e, SD_ERR_IO, "GeoLiteCity-Blocks.csv: ");
     /* Truncated gzip: the first half of a compressed copy. */
     {
         size_t len;
@@ -469,7 +469,7 @@ START_TEST(maxmind_bad)
         gzclose(z);
         char *gz = slurp(tpath(dir, "full.gz"), &len);
         spit(tpath(dir, "GeoLiteCity-Blocks.csv.gz"), gz, len / 2);
-        expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_TRUNCATED,
+        expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT,
                     "GeoLiteCity-Blocks.csv.gz:");
         /* The whole compressed file reads fine. */
         spit(tpath(dir, "GeoLiteCity-Blocks.csv.gz"), gz, len);
@@ -605,15 +605,15 @@ START_TEST(netacq_bad)
         char *gz = slurp(tpath(dir, "full.gz"), &len);
         unlink(tpath(dir, L));
         spit(tpath(dir, "netacq-4-locations.csv.gz"), gz, len - 12);
-        expect_fail(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), e, SD_ERR_TRUNCATED,
+        expect_fail(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), e, SD_ERR_FORMAT,
                     "netacq-4-locations.csv.gz:");
         unlink(tpath(dir, "netacq-4-locations.csv.gz"));
     }
-    expect_fail(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), e, SD_ERR_NOTFOUND, L);
+    expect_fail(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), e, SD_ERR_IO, L);
     sd_netacq_files f;
     fixture_files(&f);
     f.countries = tpath(dir, "no-such-countries.csv");
-    expect_fail(sd_geo_open_netacq(&g, &f, e), e, SD_ERR_NOTFOUND, "no-such-countries.csv: ");
+    expect_fail(sd_geo_open_netacq(&g, &f, e), e, SD_ERR_IO, "no-such-countries.csv: ");
     /* Nine *.polygons.csv in a directory. */
     ck_assert_int_eq(na_try(B, 0, NULL, e), 0);
     for (int i = 0; i < 7; i++) {
