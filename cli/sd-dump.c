@@ -1565,7 +1565,9 @@ static void print_summary(struct dump *d)
                           (unsigned long long)summary_get(&d->sum, summary_fields[i].off));
 }
 
-static void print_stats(const sd_source *src, enum out_mode mode, uint64_t excluded)
+/* excluded: packets removed by --drop, shown only when it is given
+ * (NULL otherwise), so the line stays the same without it. */
+static void print_stats(const sd_source *src, enum out_mode mode, const sd_cli_drop *drop)
 {
     sd_source_stats st;
     memset(&st, 0, sizeof st);
@@ -1586,19 +1588,22 @@ static void print_stats(const sd_source *src, enum out_mode mode, uint64_t exclu
         sd_cli_json_u64(&o, "skipped", st.skipped);
         sd_cli_json_u64(&o, "malformed", st.malformed);
         sd_cli_json_u64(&o, "dropped", st.dropped);
-        sd_cli_json_u64(&o, "excluded", excluded);
+        if (drop->mask != 0)
+            sd_cli_json_u64(&o, "excluded", drop->dropped);
         sd_cli_json_end(&o);
         sd_cli_out_close(&o);
         return;
     }
     fprintf(stderr,
             "%s: %s: packets %llu bytes %llu wire_bytes %llu filtered %llu skipped %llu "
-            "malformed %llu dropped %llu excluded %llu\n",
+            "malformed %llu dropped %llu",
             sd_cli_prog(), sd_source_uri(src), (unsigned long long)st.packets,
             (unsigned long long)st.bytes, (unsigned long long)st.wire_bytes,
             (unsigned long long)st.filtered, (unsigned long long)st.skipped,
-            (unsigned long long)st.malformed, (unsigned long long)st.dropped,
-            (unsigned long long)excluded);
+            (unsigned long long)st.malformed, (unsigned long long)st.dropped);
+    if (drop->mask != 0)
+        fprintf(stderr, " excluded %llu", (unsigned long long)drop->dropped);
+    fputc('\n', stderr);
 }
 
 /* "malformed_class": the invalid datagrams by spec 10 class (enum
@@ -1946,7 +1951,7 @@ int main(int argc, char **argv)
             if (ndag != NULL)
                 print_ndag_table(ndag, d.mode);
             else
-                print_stats(src, d.mode, drop.dropped);
+                print_stats(src, d.mode, &drop);
         }
         if (n == 0) {
             /* A live source went quiet: show what was decoded so far. */
@@ -1995,7 +2000,7 @@ int main(int argc, char **argv)
         exit_status = read_err == SD_ERR_FILTER ? SD_CLI_EXIT_USAGE : SD_CLI_EXIT_RUNTIME;
     }
     if (want_stats) {
-        print_stats(src, d.mode, drop.dropped);
+        print_stats(src, d.mode, &drop);
         print_ndag_table(ndag, d.mode);
     }
     sd_source_close(src);

@@ -50,6 +50,8 @@ static void help(void)
            "\n"
            "What and how fast:\n"
            "  -f, --filter BPF        send only packets matching the filter\n"
+           "      --drop LIST         do not send packets matching any of the corsaro\n"
+           "                          filters in LIST (e.g. spoofed,erratic)\n"
            "  -c, --count N           stop after N packets\n"
            "      --speed X           X times the speed of the packet timestamps\n"
            "                          (default 1 for files and gen:, like tracemcast)\n"
@@ -120,7 +122,7 @@ static uint64_t due(struct pacer *pc, const sd_packet *p)
 
 enum {
     OPT_FIRST_PORT = 256, OPT_TTL, OPT_SPREAD, OPT_FLUSH_MS, OPT_BEACON_MS, OPT_KEEPALIVE_MS, OPT_JOIN_DELAY,
-    OPT_KEEPALIVE_SHORT, OPT_SPEED, OPT_PPS, OPT_TOP, OPT_PROGRESS, OPT_NO_PROGRESS
+    OPT_KEEPALIVE_SHORT, OPT_SPEED, OPT_PPS, OPT_TOP, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_DROP
 };
 
 static int parse_uint(const char *text, const char *what, uint64_t min, uint64_t max, unsigned *out)
@@ -151,6 +153,7 @@ int main(int argc, char **argv)
         {"keepalive-short", no_argument, NULL, OPT_KEEPALIVE_SHORT},
         {"join-delay", required_argument, NULL, OPT_JOIN_DELAY},
         {"filter", required_argument, NULL, 'f'},
+        {"drop", required_argument, NULL, OPT_DROP},
         {"count", required_argument, NULL, 'c'},
         {"speed", required_argument, NULL, OPT_SPEED},
         {"pps", required_argument, NULL, OPT_PPS},
@@ -169,6 +172,7 @@ int main(int argc, char **argv)
     o.beacon_port = DEFAULT_BEACON_PORT;
     o.log = log_cb;
     const char *filter = NULL;
+    sd_cli_drop drop = {0, 0};
     uint64_t count = 0;
     int quiet = 0, progress_mode = -1;
     struct pacer pc = {PACE_AUTO, 1.0, 0, 0, 0, 0, 0};
@@ -254,6 +258,10 @@ int main(int argc, char **argv)
             break;
         case 'f':
             filter = optarg;
+            break;
+        case OPT_DROP:
+            if (sd_cli_drop_parse(&drop, optarg) != 0)
+                return sd_cli_usage_hint();
             break;
         case 'c':
             if (sd_cli_parse_u64(optarg, "count", 1, UINT64_MAX, &count) != 0)
@@ -342,6 +350,7 @@ int main(int argc, char **argv)
             status = SD_CLI_EXIT_RUNTIME;
             break;
         }
+        n = (int)sd_cli_drop_apply(&drop, pkts, (size_t)n); /* --drop */
         size_t i = 0;
         while (i < (size_t)n && !sd_cli_stop) {
             size_t j = (size_t)n;
@@ -408,6 +417,9 @@ int main(int argc, char **argv)
                 (unsigned long long)st.truncated, (unsigned long long)st.skipped,
                 (unsigned long long)st.retries, (unsigned long long)st.send_errors,
                 (unsigned long long)st.lost);
+        if (drop.mask != 0)
+            fprintf(stderr, "%s: %llu packets excluded by --drop\n", prog,
+                    (unsigned long long)drop.dropped);
         if (secs > 0)
             fprintf(stderr, "%s: %.3f s, %.0f packets/s, %.0f datagrams/s\n", prog, secs,
                     (double)st.packets / secs, (double)st.datagrams / secs);

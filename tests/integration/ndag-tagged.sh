@@ -77,7 +77,7 @@ for inp in 100_packets synscan; do
     expect_eq "$cn: tagged records" "$(total tagged "$cn")" "$count"
     expect_eq "$cn: tag_missing" "$(total tag_missing "$cn")" 0
     expect_eq "$cn: missing" "$(total missing "$cn")" 0
-    check "$cn: stats line counts no excluded packets" grep -q 'excluded 0$' "$TMP/$cn.err"
+    check "$cn: stats line without --drop has no excluded count" test "$(grep -c excluded "$TMP/$cn.err")" = 0
 
     # JSON: every packet has a "tags" object whose values are those
     # libtrace printed, plus the record header (tagger_id, seqno 1..N,
