@@ -36,8 +36,8 @@ out2=$(sd-tagger --pfx2as "$v4" --pfx2as "$v6" --lookup <"$TMP/addrs")
 expect_eq "lookup: standard input gives the same lines" "$out2" "$out"
 # A multi-origin prefix: every origin, no prefixasn (tags.md §5.1).
 expect_eq "lookup: MOAS prefix" \
-    "$(sd-tagger --pfx2as "$v4" --lookup 1.186.75.0 | cut -c1-59)" \
-    '{"addr":"1.186.75.0","asn":[45769,45582],"prefixasn":0,"count'
+    "$(sd-tagger --pfx2as "$v4" --lookup 1.186.75.0 | cut -c1-60)" \
+    '{"addr":"1.186.75.0","asn":[45769,45582],"prefixasn":0,"coun'
 
 # All providers at once, from the corsarotagger configuration of data/tags
 # (paths relative to data/, as corsarotagger resolves them).
