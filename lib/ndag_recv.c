@@ -527,8 +527,8 @@ static int lane_init(sd_ndag_recv *r, struct lane *l, unsigned id)
     l->recs = sd__calloc(SD_NDAG_RECV_MAX_READ, sizeof *l->recs);
     l->tags = sd__calloc(SD_NDAG_RECV_MAX_READ, sizeof *l->tags);
     l->rec_stream = sd__calloc(SD_NDAG_RECV_MAX_READ, sizeof *l->rec_stream);
-    if (!l->mbox || !l->pfd || !l->sock_stream || !l->bufs || !l->msgs || !l->iov || !l->dg || !l->recs || !l->tags ||
-        !l->rec_stream)
+    if (!l->mbox || !l->pfd || !l->sock_stream || !l->bufs || !l->msgs || !l->iov || !l->dg || !l->recs ||
+        !l->tags || !l->rec_stream)
         return SD_ERR_NOMEM;
     /* Set up once: recvmmsg() writes back only msg_len, msg_flags and
      * msg_controllen (0 here), never the iovec or name fields. */

@@ -109,7 +109,8 @@ expect_eq "SIGINT: final total line" "$(tail -n 1 "$TMP/int.err" | sed -n 's/.*n
 
 # Tagged streams (CORSAROTAG) from corsarotagger: packet count from the
 # tracestats file, and the packets decode as libtrace decodes them (the
-# capture line and the tag lines are left out: tags are a later issue).
+# capture line and the tag lines are left out here: ndag-tagged.sh checks
+# them).
 strip_tags() {
     # blank lines dropped too: libtrace's run ended on a signal, not -c,
     # so its output lacks the final empty line
