@@ -265,8 +265,10 @@ int sd_tagger_freeze(sd_tagger *t)
     return 0;
 }
 
+/* One packet; v is the LPM value of its IPv4 source (SD_LPM_NONE without
+ * providers). */
 static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_packet *pkt,
-                           uint64_t filterbits, sd_tags *out)
+                           uint64_t filterbits, uint32_t v, sd_tags *out)
 {
     memset(out, 0, sizeof *out);
     if (SD__UNLIKELY(pkt == NULL))
@@ -307,9 +309,6 @@ static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_pack
         out->providers_used = SD_TAG_BASIC;
     }
 
-    if (t->lpm == NULL)
-        return;
-    const uint32_t v = sd_lpm_lookup4(t->lpm, p->src4);
     if (v == SD_LPM_NONE)
         return;
     const struct sd__tag_ans *a = &t->ans[v];
@@ -330,6 +329,7 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
         return SD_ERR_INVAL;
     sd_parsed buf[SD__TAG_CHUNK];
     uint64_t fb[SD__TAG_CHUNK];
+    uint32_t src[SD__TAG_CHUNK], val[SD__TAG_CHUNK];
     for (size_t i = 0; i < n; i += SD__TAG_CHUNK) {
         const size_t k = n - i < SD__TAG_CHUNK ? n - i : SD__TAG_CHUNK;
         const sd_parsed *ps = parsed != NULL ? parsed + i : buf;
@@ -337,8 +337,18 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
         if (parsed == NULL)
             (void)sd_parse_bulk(pkts + i, buf, k);
         (void)sd_filterbits_bulk(ps, pkts + i, fb, k);
+        /* one bulk lookup of the sources (prefetched; the values of
+         * non-IPv4 packets are not used) */
+        if (t->lpm != NULL) {
+            for (size_t j = 0; j < k; j++)
+                src[j] = ps[j].src4;
+            sd_lpm_lookup4_bulk(t->lpm, src, val, k);
+        } else {
+            for (size_t j = 0; j < k; j++)
+                val[j] = SD_LPM_NONE;
+        }
         for (size_t j = 0; j < k; j++)
-            tag_one(t, &ps[j], pkts[i + j], fb[j], &out[i + j]);
+            tag_one(t, &ps[j], pkts[i + j], fb[j], val[j], &out[i + j]);
     }
     return (int)n;
 }

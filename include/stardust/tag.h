@@ -90,7 +90,8 @@ SD_API SD_NODISCARD int sd_tagger_create(sd_tagger **tp);
 /* Add a pfx2as table (IPv4 and/or IPv6); the tagger takes ownership,
  * also on failure. Several tables may be added (e.g. one per family);
  * where more than one covers an address, the later added table answers.
- * Returns 0, SD_ERR_INVAL (frozen tagger, NULL table). Since: 0.3 */
+ * Returns 0, SD_ERR_INVAL (frozen tagger, NULL table) or SD_ERR_NOMEM.
+ * Since: 0.3 */
 SD_API SD_NODISCARD int sd_tagger_add_pfx2as(sd_tagger *t, sd_pfx2as *table);
 
 /* Add a geolocation table; its kind (sd_geo_kind()) says which tag fields
@@ -98,14 +99,18 @@ SD_API SD_NODISCARD int sd_tagger_add_pfx2as(sd_tagger *t, sd_pfx2as *table);
  * failure. Returns 0 or SD_ERR_INVAL. Since: 0.3 */
 SD_API SD_NODISCARD int sd_tagger_add_geo(sd_tagger *t, sd_geo *geo);
 
-/* Build the combined lookup table. Returns 0, SD_ERR_NOMEM, SD_ERR_INVAL
+/* Build the combined lookup table (with two or more tables an overlay LPM
+ * of them all, one more 64 MiB IPv4 table). Returns 0, SD_ERR_NOMEM (the
+ * tagger stays in build state; freeze may be retried), SD_ERR_INVAL
  * (already frozen). Since: 0.3 */
 SD_API SD_NODISCARD int sd_tagger_freeze(sd_tagger *t);
 
 /* Tag n packets: out[i] for pkts[i]. parsed may be NULL (the tagger then
  * parses), else parsed[i] must be sd_parse()'s result for pkts[i]. Packet
- * bytes are never changed. IPv6 and non-IP packets get NOTIP and no
- * provider tags (tags.md §4; the tag block has no room for IPv6). Returns
+ * bytes are never changed. IPv6 and non-IP packets get NOTIP only, no
+ * basic or provider tags (tags.md §4; the tag block has no room for IPv6);
+ * a NULL pkts[i] gets all-zero tags. No allocation, lock or system call.
+ * Returns
  * n, or SD_ERR_INVAL (NULL argument, tagger not frozen, n > INT_MAX).
  * Thread: safe on a frozen tagger. Since: 0.3 */
 SD_API int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *parsed,
@@ -113,7 +118,9 @@ SD_API int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_par
 
 /* What the providers know of one address (sd-tagger --lookup). */
 typedef struct sd_tag_lookup {
-    uint32_t providers;        /* SD_TAG_MAXMIND | SD_TAG_NETACQ | SD_TAG_PFX2AS that matched */
+    uint32_t providers;        /* SD_TAG_MAXMIND | SD_TAG_NETACQ | SD_TAG_PFX2AS as a tag
+                                  would carry them: no SD_TAG_PFX2AS for
+                                  several origins (asns lists them all) */
     const uint32_t *asns;      /* origin ASNs of the longest pfx2as prefix (borrowed) */
     size_t n_asns;
     const sd_geo_record *maxmind; /* NULL when no MaxMind table matched */

@@ -1,6 +1,6 @@
 /* bench_lpm: sd_pfx2as load time and memory on the full RouteViews table of
- * 2017-03-29 (694682 IPv4 prefixes), and ns per sd_lpm_lookup4() on random
- * addresses.
+ * 2017-03-29 (694682 IPv4 prefixes), and ns per sd_lpm_lookup4() and per
+ * address of sd_lpm_lookup4_bulk() (batches of 256) on 4 M random addresses.
  *
  * Baseline, measured in the same run over the same prefixes and addresses:
  * a binary search over the sorted disjoint address ranges the prefixes
@@ -24,6 +24,15 @@ static double now_s(void)
 {
     struct timespec t;
     clock_gettime(CLOCK_MONOTONIC, &t);
+    return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
+}
+
+/* The lookup loops are timed in CPU time of this thread: the machines are
+ * shared, and wall time counts the time other processes held the core. */
+static double cpu_s(void)
+{
+    struct timespec t;
+    clock_gettime(CLOCK_THREAD_CPUTIME_ID, &t);
     return (double)t.tv_sec + (double)t.tv_nsec / 1e9;
 }
 
@@ -161,25 +170,49 @@ int main(void)
     const int rounds = 8;
     volatile uint32_t sink = 0;
     uint32_t acc = 0;
-    t0 = now_s();
+    t0 = cpu_s();
     for (int r = 0; r < rounds; r++)
         for (size_t i = 0; i < na; i++)
             acc += sd_lpm_lookup4(l, addrs[i]);
-    double lpm_ns = (now_s() - t0) * 1e9 / ((double)rounds * (double)na);
+    double lpm_ns = (cpu_s() - t0) * 1e9 / ((double)rounds * (double)na);
     sink = acc;
     acc = 0;
-    t0 = now_s();
+    t0 = cpu_s();
     for (int r = 0; r < rounds; r++)
         for (size_t i = 0; i < na; i++)
             acc += range_lookup(addrs[i]);
-    double base_ns = (now_s() - t0) * 1e9 / ((double)rounds * (double)na);
+    double base_ns = (cpu_s() - t0) * 1e9 / ((double)rounds * (double)na);
     sink = acc;
-    (void)sink;
     printf("{\"bench\":\"lpm\",\"metric\":\"ns_per_lookup4\",\"value\":%.2f,\"baseline\":\"sorted_range_bsearch\","
-           "\"baseline_value\":%.2f,\"ratio\":%.3f,\"ranges\":%zu,\"goal\":\"<=10 ns\"}\n",
+           "\"baseline_value\":%.2f,\"ratio\":%.3f,\"ranges\":%zu,\"clock\":\"thread_cpu\",\"goal\":\"<=10 ns\"}\n",
            lpm_ns, base_ns, lpm_ns / base_ns, nr);
+    /* Bulk: the batch size the tagger uses (one source read). */
+    const size_t batch = 256;
+    uint32_t *out = malloc(batch * sizeof *out);
+    for (size_t i = 0; i + batch <= na; i += batch) {
+        sd_lpm_lookup4_bulk(l, addrs + i, out, batch);
+        for (size_t k = 0; k < batch; k++)
+            if (out[k] != range_lookup(addrs[i + k])) {
+                fprintf(stderr, "bench_lpm: bulk mismatch at %zu\n", i + k);
+                return 1;
+            }
+    }
+    acc = 0;
+    t0 = cpu_s();
+    for (int r = 0; r < rounds; r++)
+        for (size_t i = 0; i + batch <= na; i += batch) {
+            sd_lpm_lookup4_bulk(l, addrs + i, out, batch);
+            acc += out[batch - 1];
+        }
+    double bulk_ns = (cpu_s() - t0) * 1e9 / ((double)rounds * (double)na);
+    sink = acc;
+    printf("{\"bench\":\"lpm\",\"metric\":\"ns_per_lookup4_bulk\",\"value\":%.2f,\"baseline\":\"sorted_range_bsearch\","
+           "\"baseline_value\":%.2f,\"ratio\":%.3f,\"batch\":%zu,\"single_ns\":%.2f,\"clock\":\"thread_cpu\",\"goal\":\"<=10 ns\"}\n",
+           bulk_ns, base_ns, bulk_ns / base_ns, batch, lpm_ns);
+    free(out);
     sd_lpm_destroy(l);
     sd_pfx2as_close(t);
+    (void)sink;
     free(addrs);
     free(p);
     free(rs);

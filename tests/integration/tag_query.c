@@ -48,10 +48,12 @@ int main(int argc, char **argv)
                 snprintf(err, sizeof err, "%s", sd_errmsg(t));
         } else {
             fprintf(stderr, "tag_query: unknown option %s\n", argv[i]);
+            sd_tagger_destroy(t);
             return 2;
         }
         if (rc != 0) {
             fprintf(stderr, "tag_query: %s\n", err);
+            sd_tagger_destroy(t);
             return 1;
         }
     }

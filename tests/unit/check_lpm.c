@@ -239,6 +239,51 @@ static sd_lpm *random_table(size_t n, int with_default)
     return l;
 }
 
+/* The bulk lookups give what the single ones give, for every batch size
+ * around the prefetch distance and on tables without one family. */
+START_TEST(test_lpm_bulk)
+{
+    sd_lpm *l = random_table(3000, 0), *e;
+    ck_assert_int_eq(sd_lpm_create(&e), 0);
+    ck_assert_int_eq(sd_lpm_freeze(e), 0);
+    enum { N = 1000 };
+    static uint32_t a4[N], out[N + 1];
+    static uint8_t a6[N * 16];
+    for (size_t i = 0; i < N; i++) {
+        a4[i] = (uint32_t)rnd();
+        if (i & 1)
+            a4[i] = (a4[i] & 0x01FFFFFF) | 0x0A000000; /* 10.x and 11.x, where the prefixes are */
+        for (int b = 0; b < 16; b++)
+            a6[i * 16 + b] = (uint8_t)(rnd() >> 17);
+        if (i & 1)
+            a6[i * 16] = (uint8_t)(10 + i % 4);
+    }
+    size_t hits = 0;
+    for (size_t n = 0; n <= N; n = n < 40 ? n + 1 : n * 3) {
+        out[n] = 12345; /* not written past n */
+        sd_lpm_lookup4_bulk(l, a4, out, n);
+        for (size_t i = 0; i < n; i++) {
+            ck_assert_uint_eq(out[i], sd_lpm_lookup4(l, a4[i]));
+            hits += out[i] != SD_LPM_NONE;
+        }
+        ck_assert_uint_eq(out[n], 12345);
+        sd_lpm_lookup6_bulk(l, a6, out, n);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_uint_eq(out[i], sd_lpm_lookup6(l, a6 + 16 * i));
+        ck_assert_uint_eq(out[n], 12345);
+        sd_lpm_lookup4_bulk(e, a4, out, n);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_uint_eq(out[i], SD_LPM_NONE);
+        sd_lpm_lookup6_bulk(e, a6, out, n);
+        for (size_t i = 0; i < n; i++)
+            ck_assert_uint_eq(out[i], SD_LPM_NONE);
+    }
+    ck_assert_uint_gt(hits, 100);
+    sd_lpm_destroy(l);
+    sd_lpm_destroy(e);
+}
+END_TEST
+
 struct rangelist {
     struct sd__lpm_range *r;
     size_t n, cap;
@@ -906,6 +951,7 @@ static Suite *lpm_suite(void)
     suite_add_tcase(s, tc);
     tc = tcase_create("overlay");
     tcase_set_timeout(tc, 120);
+    tcase_add_test(tc, test_lpm_bulk);
     tcase_add_test(tc, test_overlay_exact);
     tcase_add_test(tc, test_overlay_args);
     tcase_add_test(tc, test_overlay_one);
