@@ -1,8 +1,9 @@
 #!/bin/sh
 # make demo: the main job end to end on built-in synthetic telescope traffic.
 # Today: generate a minute of darknet-like traffic, decode and summarise it,
-# then multicast it as nDAG and receive it. Later stages (tagging,
-# flowtuples, RSDOS) join here.
+# then multicast it as nDAG and receive it, and tag it with origin AS and
+# geolocation (sd-tagger) using the shared provider data. Later stages
+# (flowtuples, RSDOS) join here.
 set -eu
 : "${SD_BIN:?run through make demo}"
 PATH="$SD_BIN:$PATH"
@@ -47,5 +48,25 @@ sh "$SD_SRCDIR/tests/netns-run" sh -c '
     # sd-dump stops on SIGTERM (SIGINT is ignored by background jobs).
     kill -TERM $rx
     wait $rx' sh "$trace"
+
+data="${SD_DATA:-$SD_SRCDIR/../shared/data}"
+pfx2as="$data/pfx2as/routeviews-rv2-20170329-0200.pfx2as.gz"
+say "7. Who is that? Origin AS and location of one address (sd-tagger --lookup)"
+printf 'sd-tagger --pfx2as routeviews-rv2-20170329-0200.pfx2as.gz --mmdb GeoIP2-City-Test.mmdb --lookup 2.125.160.216\n'
+sd-tagger --pfx2as "$pfx2as" --mmdb "$data/mmdb/GeoIP2-City-Test.mmdb" --lookup 2.125.160.216
+
+say "8. Tag every packet and multicast the tagged stream (sd-tagger), in the namespace"
+printf 'sd-tagger --pfx2as ... --maxmind-csv maxmind-csv --netacq netacq -g 225.44.0.2 -p 44001 --stats TRACE\n'
+printf 'tags each packet with its filter bits, origin AS (RouteViews 2017) and location (the\n'
+printf 'synthetic MaxMind/Net Acuity fixtures, so few hits), sends CORSAROTAG nDAG and prints\n'
+printf 'its tag counts; sd-dump -c 2 shows the first two tagged packets it receives.\n\n'
+sh "$SD_SRCDIR/tests/netns-run" sh -c '
+    timeout 120 sd-dump -c 2 "ndag:lo,225.44.0.2,44001" &
+    rx=$!
+    i=0
+    while ! ip maddr show dev lo | grep -q 225.44.0.2 && [ $i -lt 100 ]; do sleep 0.1; i=$((i + 1)); done
+    sd-tagger -q --stats --pfx2as "$2" --maxmind-csv "$3/maxmind-csv" --netacq "$3/netacq" \
+        -g 225.44.0.2 -p 44001 "$1"
+    wait $rx' sh "$trace" "$pfx2as" "$data"
 
 printf '\nDone. The trace is kept for you: try\n  %s/sd-dump -c 10 %s\n' "$SD_BIN" "$trace"

@@ -20,5 +20,6 @@
 #include <stardust/pfx2as.h>
 #include <stardust/geo.h>
 #include <stardust/tag.h>
+#include <stardust/tagger_config.h>
 
 #endif

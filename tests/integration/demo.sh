@@ -3,7 +3,7 @@
 # that each stage produced its output.
 . "$SD_SRCDIR/tests/integration/lib.sh"
 out="$TMP/demo.out"
-if env SD_BUILDDIR="$TMP" sh "$SD_SRCDIR/scripts/demo.sh" > "$out" 2>&1; then ok "demo runs"
+if env SD_BUILDDIR="$TMP" SD_DATA="$SD_DATA" sh "$SD_SRCDIR/scripts/demo.sh" > "$out" 2>&1; then ok "demo runs"
 else cat "$out" >&2; fail "demo runs"; fi
 check "demo kept its trace" test -s "$TMP/demo/telescope.pcap"
 n=$(capinfos -M -c "$TMP/demo/telescope.pcap" | awk -F: '/Number of packets/ {gsub(/ /, "", $2); print $2}')
@@ -16,4 +16,12 @@ check "JSON printed" grep -q '^{"timestamp"' "$out"
 expect_eq "nDAG: 2 streams joined" "$(grep -c '^Added new stream 225.44.0.1:4400[12] to thread 0$' "$out")" 2
 expect_eq "nDAG: every packet of the trace received, none missing" \
     "$(sed -n 's/.*ndag total: .* records \([0-9]*\) missing \([0-9-]*\) .*/\1 \2/p' "$out")" "$n 0"
+# Stages 7 and 8: sd-tagger looks an address up, then tags the whole trace.
+check "tagging: lookup line" grep -q '^{"addr":"2.125.160.216","asn":\[5607\],"prefixasn":5607,"country":"GB"' "$out"
+expect_eq "tagging: every packet tagged and sent" \
+    "$(sed -n 's/.*stats (final): .* in \([0-9]*\) out \([0-9]*\) dropped 0 .*/\1 \2/p' "$out")" "$n $n"
+pfx=$(sed -n 's/.*providers: .* pfx2as \([0-9]*\) .*/\1/p' "$out")
+check "tagging: most sources have an origin AS ($pfx)" test "${pfx:-0}" -gt $((n / 2))
+check "tagging: filter counts printed" grep -q 'sd-tagger: filters: spoofed [0-9]' "$out"
+expect_eq "tagging: sd-dump shows two tagged packets" "$(grep -c '^ CorsaroTags: Filters:' "$out")" 2
 finish
