@@ -1285,7 +1285,9 @@ static void json_tags(struct dump *d, const sd_packet *pkt)
     sd_cli_json_u64(o, "netacq_region", t->netacq_region);
     sd_cli_json_arr(o, "netacq_polygons");
     for (int i = 0; i < 8; i++) {
-        if ((t->netacq_polygon[i] & 0xffffffu) == 0)
+        /* Polygon 0 of table 1 is the word 0x01000000: a real entry
+         * (tags.md 5.3); only all-zero words are unused slots. */
+        if (t->netacq_polygon[i] == 0)
             continue;
         sd_cli_json_obj(o, NULL);
         sd_cli_json_u64(o, "table", t->netacq_polygon[i] >> 24);
