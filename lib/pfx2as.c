@@ -211,8 +211,19 @@ static int load(sd_pfx2as *t, const char *path, gzFile gz, char *errbuf)
                             zerr == Z_ERRNO ? strerror(errno) : msg);
             goto out;
         }
-        if (got == 0)
+        if (got == 0) {
+            /* A gzip stream cut short reads as a short end of file; only
+             * gzerror() tells (Z_BUF_ERROR). Loading half a table would
+             * silently mis-tag, so it is an error. */
+            int zerr;
+            const char *msg = gzerror(gz, &zerr);
+            if (zerr != Z_OK) {
+                rc = sd__errbuf(errbuf, SD_ERR_TRUNCATED, "%s:%llu: truncated gzip data: %s", path,
+                                (unsigned long long)lineno + 1, msg);
+                goto out;
+            }
             eof = 1;
+        }
         have += (size_t)got;
         size_t pos = 0;
         for (;;) {

@@ -909,6 +909,22 @@ START_TEST(test_pfx2as_truncated_gz)
     ck_assert_msg(rc == SD_ERR_TRUNCATED || rc == SD_ERR_FORMAT, "rc %d: %s", rc, err);
     ck_assert_ptr_null(t);
     ck_assert_msg(strncmp(err, p, strlen(p)) == 0 && err[strlen(p)] == ':', "%s", err);
+
+    /* Only the 8-byte gzip trailer missing: every line decompresses and
+     * parses, and just zlib knows the stream was cut. */
+    static char whole[1 << 17];
+    f = fopen(sd_test_data("pfx2as/mlab-RouteViewIPv4.tiny.pfx2as.gz"), "rb");
+    ck_assert_ptr_nonnull(f);
+    size_t n = fread(whole, 1, sizeof whole, f);
+    fclose(f);
+    ck_assert_uint_gt(n, 8);
+    ck_assert_uint_lt(n, sizeof whole);
+    f = fopen(p, "wb");
+    fwrite(whole, 1, n - 8, f);
+    fclose(f);
+    ck_assert_int_eq(sd_pfx2as_open(&t, p, err), SD_ERR_TRUNCATED);
+    ck_assert_ptr_null(t);
+    ck_assert_msg(strstr(err, "truncated gzip data") != NULL && strncmp(err, p, strlen(p)) == 0, "%s", err);
     cleanup_tmp();
 }
 END_TEST
