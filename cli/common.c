@@ -100,6 +100,16 @@ void sd_cli_version(void)
 
 /* ---------------------------------------------------------------- numbers */
 
+int sd_cli_parse_uint(const char *text, const char *what, uint64_t min, uint64_t max,
+                      unsigned *out)
+{
+    uint64_t v;
+    if (sd_cli_parse_u64(text, what, min, max, &v) != 0)
+        return -1;
+    *out = (unsigned)v;
+    return 0;
+}
+
 int sd_cli_parse_u64(const char *text, const char *what, uint64_t min, uint64_t max,
                      uint64_t *out)
 {

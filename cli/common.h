@@ -72,6 +72,10 @@ void sd_cli_version(void);
 int sd_cli_parse_u64(const char *text, const char *what, uint64_t min, uint64_t max,
                      uint64_t *out);
 
+/* sd_cli_parse_u64() into an unsigned (max must fit). */
+int sd_cli_parse_uint(const char *text, const char *what, uint64_t min, uint64_t max,
+                      unsigned *out);
+
 /* The same for a finite decimal number in [min, max]. */
 int sd_cli_parse_double(const char *text, const char *what, double min, double max, double *out);
 

@@ -125,15 +125,6 @@ enum {
     OPT_KEEPALIVE_SHORT, OPT_SPEED, OPT_PPS, OPT_TOP, OPT_PROGRESS, OPT_NO_PROGRESS, OPT_DROP
 };
 
-static int parse_uint(const char *text, const char *what, uint64_t min, uint64_t max, unsigned *out)
-{
-    uint64_t v;
-    if (sd_cli_parse_u64(text, what, min, max, &v) != 0)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -187,12 +178,12 @@ int main(int argc, char **argv)
             o.group = optarg;
             break;
         case 'p':
-            if (parse_uint(optarg, "beacon port", 1, 65535, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "beacon port", 1, 65535, &u) != 0)
                 return sd_cli_usage_hint();
             o.beacon_port = (uint16_t)u;
             break;
         case OPT_FIRST_PORT:
-            if (parse_uint(optarg, "first port", 1, 65535, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "first port", 1, 65535, &u) != 0)
                 return sd_cli_usage_hint();
             o.first_port = (uint16_t)u;
             break;
@@ -203,22 +194,22 @@ int main(int argc, char **argv)
             o.iface = optarg;
             break;
         case 'm':
-            if (parse_uint(optarg, "monitor ID", 0, 65535, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "monitor ID", 0, 65535, &u) != 0)
                 return sd_cli_usage_hint();
             o.monitor_id = (uint16_t)u;
             break;
         case 't':
-            if (parse_uint(optarg, "stream count", 1, 4495, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "stream count", 1, 4495, &u) != 0)
                 return sd_cli_usage_hint();
             o.streams = u;
             break;
         case 'M':
-            if (parse_uint(optarg, "max datagram size", 536, 9000, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "max datagram size", 536, 9000, &u) != 0)
                 return sd_cli_usage_hint();
             o.max_datagram = u;
             break;
         case OPT_TTL:
-            if (parse_uint(optarg, "TTL", 0, 255, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "TTL", 0, 255, &u) != 0)
                 return sd_cli_usage_hint();
             o.ttl = (int)u;
             break;
@@ -231,17 +222,17 @@ int main(int argc, char **argv)
                 return sd_cli_usage("invalid spread mode '%s': expected flow or rr", optarg);
             break;
         case OPT_FLUSH_MS:
-            if (parse_uint(optarg, "flush interval", 1, 10000, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "flush interval", 1, 10000, &u) != 0)
                 return sd_cli_usage_hint();
             o.flush_ms = u;
             break;
         case OPT_BEACON_MS:
-            if (parse_uint(optarg, "beacon interval", 100, 10000, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "beacon interval", 100, 10000, &u) != 0)
                 return sd_cli_usage_hint();
             o.beacon_ms = u;
             break;
         case OPT_KEEPALIVE_MS:
-            if (parse_uint(optarg, "keepalive interval", 0, 600000, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "keepalive interval", 0, 600000, &u) != 0)
                 return sd_cli_usage_hint();
             if (u != 0 && u < 100)
                 return sd_cli_usage("invalid keepalive interval '%s': expected 0 or 100 to 600000",
@@ -252,7 +243,7 @@ int main(int argc, char **argv)
             o.keepalive_short = 1;
             break;
         case OPT_JOIN_DELAY:
-            if (parse_uint(optarg, "join delay", 0, 10000, &u) != 0)
+            if (sd_cli_parse_uint(optarg, "join delay", 0, 10000, &u) != 0)
                 return sd_cli_usage_hint();
             o.join_delay_ms = u;
             break;

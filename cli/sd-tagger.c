@@ -561,15 +561,6 @@ enum {
     OPT_TTL, OPT_FIRST_PORT, OPT_JOIN_DELAY, OPT_DROP, OPT_COUNT, OPT_STATS, OPT_LOG_FILE
 };
 
-static int parse_uint(const char *text, const char *what, uint64_t min, uint64_t max, unsigned *out)
-{
-    uint64_t v;
-    if (sd_cli_parse_u64(text, what, min, max, &v) != 0)
-        return -1;
-    *out = (unsigned)v;
-    return 0;
-}
-
 static void config_warn(void *userdata, int level, const char *msg)
 {
     (void)userdata;
@@ -752,26 +743,26 @@ int main(int argc, char **argv)
             group = optarg;
             break;
         case 'p':
-            if (parse_uint(optarg, "beacon port", 1, 65535, &beacon_port) != 0)
+            if (sd_cli_parse_uint(optarg, "beacon port", 1, 65535, &beacon_port) != 0)
                 return sd_cli_usage_hint();
             have_beacon = 1;
             break;
         case OPT_FIRST_PORT:
-            if (parse_uint(optarg, "first port", 1, 65535, &first_port) != 0)
+            if (sd_cli_parse_uint(optarg, "first port", 1, 65535, &first_port) != 0)
                 return sd_cli_usage_hint();
             break;
         case OPT_MONITOR:
-            if (parse_uint(optarg, "monitor ID", 0, 65535, &monitor) != 0)
+            if (sd_cli_parse_uint(optarg, "monitor ID", 0, 65535, &monitor) != 0)
                 return sd_cli_usage_hint();
             have_monitor = 1;
             break;
         case OPT_MTU:
-            if (parse_uint(optarg, "MTU", 536, 9000, &mtu) != 0)
+            if (sd_cli_parse_uint(optarg, "MTU", 536, 9000, &mtu) != 0)
                 return sd_cli_usage_hint();
             have_mtu = 1;
             break;
         case OPT_TTL:
-            if (parse_uint(optarg, "TTL", 0, 255, &ttl) != 0)
+            if (sd_cli_parse_uint(optarg, "TTL", 0, 255, &ttl) != 0)
                 return sd_cli_usage_hint();
             have_ttl = 1;
             break;
@@ -782,12 +773,12 @@ int main(int argc, char **argv)
             iface = optarg;
             break;
         case 'n':
-            if (parse_uint(optarg, "thread count", 1, 256, &threads) != 0)
+            if (sd_cli_parse_uint(optarg, "thread count", 1, 256, &threads) != 0)
                 return sd_cli_usage_hint();
             have_threads = 1;
             break;
         case OPT_JOIN_DELAY:
-            if (parse_uint(optarg, "join delay", 0, 10000, &join_delay) != 0)
+            if (sd_cli_parse_uint(optarg, "join delay", 0, 10000, &join_delay) != 0)
                 return sd_cli_usage_hint();
             break;
         case 'f':
