@@ -142,6 +142,49 @@ int sd__grow(void **p, size_t *cap, size_t need, size_t elem)
     *cap = n;
     return 0;
 }
+
+static uint32_t hash_bytes(const void *rec, size_t size)
+{
+    const uint8_t *p = rec;
+    uint32_t h = 2166136261u;
+    for (size_t i = 0; i < size; i++) {
+        h ^= p[i];
+        h *= 16777619u;
+    }
+    return h ^ (h >> 16);
+}
+
+long sd__intern(void **recs, size_t *n, size_t *cap, size_t size, uint32_t **hash,
+                size_t *hashcap, size_t max, const void *rec)
+{
+    if ((*n + 1) * 2 > *hashcap) {
+        size_t hcap = *hashcap ? *hashcap * 2 : 1024;
+        uint32_t *hnew = sd__calloc(hcap, sizeof *hnew);
+        if (hnew == NULL)
+            return SD_ERR_NOMEM;
+        for (size_t i = 0; i < *n; i++) {
+            size_t s = hash_bytes((const char *)*recs + i * size, size) & (hcap - 1);
+            while (hnew[s] != 0)
+                s = (s + 1) & (hcap - 1);
+            hnew[s] = (uint32_t)i + 1;
+        }
+        sd__free(*hash);
+        *hash = hnew;
+        *hashcap = hcap;
+    }
+    size_t s = hash_bytes(rec, size) & (*hashcap - 1);
+    while ((*hash)[s] != 0) {
+        if (memcmp((const char *)*recs + ((*hash)[s] - 1) * size, rec, size) == 0)
+            return (long)(*hash)[s] - 1;
+        s = (s + 1) & (*hashcap - 1);
+    }
+    if (*n >= max || sd__grow(recs, cap, *n + 1, size) != 0)
+        return SD_ERR_NOMEM;
+    memcpy((char *)*recs + *n * size, rec, size);
+    (*hash)[s] = (uint32_t)*n + 1;
+    return (long)(*n)++;
+}
+
 void sd__free(void *p) { free(p); }
 
 char *sd__strdup(const char *s)

@@ -26,51 +26,10 @@ int sd__geo_new(sd_geo **geop, int kind)
     return 0;
 }
 
-static uint32_t hash_record(const sd_geo_record *r)
-{
-    const uint8_t *p = (const uint8_t *)r;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < sizeof *r; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
-    return h ^ (h >> 16);
-}
-
-static int rehash(sd_geo *g, size_t cap)
-{
-    uint32_t *hnew = sd__calloc(cap, sizeof *hnew);
-    if (hnew == NULL)
-        return SD_ERR_NOMEM;
-    for (size_t i = 0; i < g->nrecs; i++) {
-        size_t s = hash_record(&g->recs[i]) & (cap - 1);
-        while (hnew[s] != 0)
-            s = (s + 1) & (cap - 1);
-        hnew[s] = (uint32_t)i + 1;
-    }
-    sd__free(g->hash);
-    g->hash = hnew;
-    g->hashcap = cap;
-    return 0;
-}
-
 long sd__geo_intern(sd_geo *g, const sd_geo_record *r)
 {
-    if ((g->nrecs + 1) * 2 > g->hashcap && rehash(g, g->hashcap ? g->hashcap * 2 : 1024) != 0)
-        return SD_ERR_NOMEM;
-    size_t s = hash_record(r) & (g->hashcap - 1);
-    while (g->hash[s] != 0) {
-        if (memcmp(&g->recs[g->hash[s] - 1], r, sizeof *r) == 0)
-            return (long)g->hash[s] - 1;
-        s = (s + 1) & (g->hashcap - 1);
-    }
-    if (g->nrecs >= SD_LPM_VALUE_MAX)
-        return SD_ERR_NOMEM;
-    if (sd__grow((void **)&g->recs, &g->caprecs, g->nrecs + 1, sizeof *g->recs) != 0)
-        return SD_ERR_NOMEM;
-    memcpy(&g->recs[g->nrecs], r, sizeof *r);
-    g->hash[s] = (uint32_t)g->nrecs + 1;
-    return (long)g->nrecs++;
+    return sd__intern((void **)&g->recs, &g->nrecs, &g->caprecs, sizeof *r, &g->hash,
+                      &g->hashcap, SD_LPM_VALUE_MAX, r);
 }
 
 int sd__geo_add_range4(sd_geo *g, uint32_t first, uint32_t last, uint32_t idx)

@@ -44,6 +44,14 @@ void *sd__realloc(void *p, size_t n);
 /* Make *p (an array of *cap elements of elem bytes) hold at least need,
  * doubling from 1024. Returns 0 or SD_ERR_NOMEM (*p is then unchanged). */
 int sd__grow(void **p, size_t *cap, size_t need, size_t elem);
+/* A de-duplicated array of fixed-size records compared byte for byte
+ * (build each record from a zeroed struct so padding compares equal): the
+ * index of the record equal to rec in (*recs)[0..*n), appended when new.
+ * *hash (record index + 1, open addressing, *hashcap slots) is the caller's
+ * load-time index; free it when interning is over. Returns the index, at
+ * most max, or SD_ERR_NOMEM. */
+long sd__intern(void **recs, size_t *n, size_t *cap, size_t size, uint32_t **hash,
+                size_t *hashcap, size_t max, const void *rec);
 char *sd__strdup(const char *s);
 void sd__free(void *p);
 /* Test hook: the allocation after `n` more succeed fails; -1 disables. */

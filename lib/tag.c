@@ -111,53 +111,12 @@ int sd_tagger_add_geo(sd_tagger *t, sd_geo *geo)
     return 0;
 }
 
-static uint32_t hash_ans(const struct sd__tag_ans *a)
-{
-    const uint8_t *p = (const uint8_t *)a;
-    uint32_t h = 2166136261u;
-    for (size_t i = 0; i < sizeof *a; i++) {
-        h ^= p[i];
-        h *= 16777619u;
-    }
-    return h ^ (h >> 16);
-}
-
-static int rehash_ans(sd_tagger *t, size_t cap)
-{
-    uint32_t *hnew = sd__calloc(cap, sizeof *hnew);
-    if (hnew == NULL)
-        return SD_ERR_NOMEM;
-    for (size_t i = 0; i < t->nans; i++) {
-        size_t s = hash_ans(&t->ans[i]) & (cap - 1);
-        while (hnew[s] != 0)
-            s = (s + 1) & (cap - 1);
-        hnew[s] = (uint32_t)i + 1;
-    }
-    sd__free(t->ahash);
-    t->ahash = hnew;
-    t->ahashcap = cap;
-    return 0;
-}
-
 /* Index of an answer equal to *a (built from a zeroed struct, so padding
  * compares equal), added when new. Returns >= 0 or SD_ERR_NOMEM. */
 static int64_t intern_ans(sd_tagger *t, const struct sd__tag_ans *a)
 {
-    if ((t->nans + 1) * 2 > t->ahashcap && rehash_ans(t, t->ahashcap ? t->ahashcap * 2 : 1024) != 0)
-        return SD_ERR_NOMEM;
-    size_t s = hash_ans(a) & (t->ahashcap - 1);
-    while (t->ahash[s] != 0) {
-        if (memcmp(&t->ans[t->ahash[s] - 1], a, sizeof *a) == 0)
-            return (int64_t)t->ahash[s] - 1;
-        s = (s + 1) & (t->ahashcap - 1);
-    }
-    if (t->nans >= SD_LPM_VALUE_MAX)
-        return SD_ERR_NOMEM;
-    if (sd__grow((void **)&t->ans, &t->capans, t->nans + 1, sizeof *t->ans) != 0)
-        return SD_ERR_NOMEM;
-    t->ans[t->nans] = *a;
-    t->ahash[s] = (uint32_t)t->nans + 1;
-    return (int64_t)t->nans++;
+    return sd__intern((void **)&t->ans, &t->nans, &t->capans, sizeof *a, &t->ahash,
+                      &t->ahashcap, SD_LPM_VALUE_MAX, a);
 }
 
 static void fill_pfx2as(struct sd__tag_ans *a, const sd_pfx2as *p, uint32_t v)
