@@ -200,7 +200,6 @@ struct counters {
     uint64_t in;          /* packets read from the sources */
     uint64_t out;         /* packets handed to the sender */
     uint64_t dropped;     /* not sent because of --drop */
-    uint64_t notip;       /* packets without an IPv4 header (no geo/ASN tags) */
     uint64_t provider[4]; /* basic, maxmind, netacq, pfx2as: packets with the bit set */
     uint64_t filter[SD_FILTER_COUNT];
     uint64_t reloads, reload_failures;
@@ -299,7 +298,7 @@ static void print_stats(struct run *r, int final)
         sd_cli_json_u64(&o, "packets_in", k->in);
         sd_cli_json_u64(&o, "packets_out", k->out);
         sd_cli_json_u64(&o, "dropped", k->dropped);
-        sd_cli_json_u64(&o, "notip", k->notip);
+        sd_cli_json_u64(&o, "notip", k->filter[SD_FILTER_NOTIP]);
         sd_cli_json_obj(&o, "input");
         sd_cli_json_u64(&o, "filtered", filtered);
         sd_cli_json_u64(&o, "dropped", dropped);
@@ -335,7 +334,7 @@ static void print_stats(struct run *r, int final)
                           "records %llu datagrams %llu truncated %llu skipped %llu lost %llu\n",
                           prog, final ? " (final)" : "", secs, (unsigned long long)k->in,
                           (unsigned long long)k->out, (unsigned long long)k->dropped,
-                          (unsigned long long)k->notip, (unsigned long long)filtered,
+                          (unsigned long long)k->filter[SD_FILTER_NOTIP], (unsigned long long)filtered,
                           (unsigned long long)(dropped + ndag_dropped), (unsigned long long)malformed,
                           (long long)missing, (unsigned long long)ss.records,
                           (unsigned long long)ss.datagrams, (unsigned long long)ss.truncated,
@@ -630,10 +629,7 @@ static int run_source(struct run *r, const char *uri, const char *bpf, sd_tagger
         count_batch(&r->k, tags, (size_t)n);
         size_t keep = 0;
         for (int i = 0; i < n; i++) {
-            uint64_t fb = tags[i].filterbits;
-            if (fb & SD_FB(SD_FILTER_NOTIP))
-                r->k.notip++;
-            if (fb & drop_mask) {
+            if (tags[i].filterbits & drop_mask) {
                 r->k.dropped++;
                 continue;
             }
