@@ -21,5 +21,6 @@
 #include <stardust/geo.h>
 #include <stardust/tag.h>
 #include <stardust/tagger_config.h>
+#include <stardust/flowtuple.h>
 
 #endif
