@@ -16,6 +16,8 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
+#include <unistd.h>
 
 #include <stardust/ft4.h>
 
@@ -31,6 +33,15 @@ enum { DIM_DST = 0, DIM_LEN = 1, DIM_TTL = 2, DIM_SPORT = 3, DIM_FLAGS = 4, NDIM
  * the shifted value-table keys. */
 #define MAX_GROUPS ((size_t)1 << 30)
 
+/* Look-ahead distances (records) of the two prefetch stages of
+ * sd_ft4_add(): group slot, then group, host and size entries. */
+#define SD__FT4_AHEAD_FAR 16
+#define SD__FT4_AHEAD_NEAR 8
+
+/* FT4 records per emit call: few enough to stay in cache on their way to
+ * the writer. */
+#define SD__FT4_CHUNK 256
+
 struct gslot {
     uint64_t ka;    /* src_ip << 32 | dst_net */
     uint32_t kb;    /* family << 16 | port (typecode, protocol) */
@@ -40,7 +51,7 @@ struct gslot {
 struct grp {
     uint64_t ka;
     uint32_t kb;
-    uint32_t rank;              /* position in the output, set at close */
+    uint32_t phead;             /* at close: first passing value + 1 (0: none) */
     uint64_t packets, spoofed, masscan;
     uint32_t nd[NDIM];          /* distinct values seen */
     uint16_t first[NDIM];       /* the first value of each set, kept inline */
@@ -62,8 +73,9 @@ struct vslot {
 };
 
 struct skey {
-    uint64_t s1;    /* family << 56 | src_ip << 24 | dst_net >> 8 */
-    uint64_t s2;    /* port << 32 | group index */
+    uint64_t hi;    /* family << 56 | src_ip << 24 | dst_net >> 8 */
+    uint32_t lo;    /* port */
+    uint32_t idx;   /* group index */
 };
 
 struct sd_ft4 {
@@ -86,8 +98,8 @@ struct sd_ft4 {
     size_t dsn, dsmask;
     struct vslot *vs;
     size_t vsn, vsmask;
-    sd_ft4_record *out;         /* gcap records */
-    struct skey *sk;            /* gcap keys */
+    sd_ft4_record *out;         /* SD__FT4_CHUNK records handed to emit */
+    struct skey *sk, *sk2;      /* gcap keys each (sort and its scratch) */
 
     sd_ft4_stats st;
 };
@@ -123,9 +135,32 @@ static size_t pow2_at_least(size_t n)
 
 /* ------------------------------------------------------------ tables */
 
+/* The tables are probed at random: ask for transparent huge pages on the
+ * big ones (a hint, once per growth), which saves most TLB misses. */
+static void advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    const size_t huge = (size_t)2 << 20;
+    if (p == NULL || bytes < 2 * huge)
+        return;
+    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(huge - 1);
+    if (e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
+
+static inline size_t gslot_hash(uint64_t ka, uint32_t kb)
+{
+    return (size_t)mix64(ka ^ ((uint64_t)kb << 40 | kb));
+}
+
 static inline size_t gslot_find(const struct gslot *gs, size_t mask, uint64_t ka, uint32_t kb)
 {
-    size_t i = (size_t)mix64(ka ^ ((uint64_t)kb << 40 | kb)) & mask;
+    size_t i = gslot_hash(ka, kb) & mask;
     while (gs[i].idx1 != 0 && (gs[i].ka != ka || gs[i].kb != kb))
         i = (i + 1) & mask;
     return i;
@@ -138,15 +173,16 @@ static int grow_groups(sd_ft4 *f, size_t need)
     if (sd__grow((void **)&f->g, &cap, need, sizeof *f->g) != 0)
         return SD_ERR_NOMEM;
     if (cap != f->gcap) {
-        void *o = sd__realloc(f->out, cap * sizeof *f->out);
-        if (o == NULL)
-            return SD_ERR_NOMEM;
-        f->out = o;
         void *k = sd__realloc(f->sk, cap * sizeof *f->sk);
         if (k == NULL)
             return SD_ERR_NOMEM;
         f->sk = k;
+        k = sd__realloc(f->sk2, cap * sizeof *f->sk2);
+        if (k == NULL)
+            return SD_ERR_NOMEM;
+        f->sk2 = k;
         f->gcap = cap;
+        advise_huge(f->g, cap * sizeof *f->g);
     }
     return 0;
 }
@@ -161,6 +197,7 @@ static int rehash_groups(sd_ft4 *f, size_t slots)
         n[s] = (struct gslot){f->g[i].ka, f->g[i].kb, (uint32_t)i + 1};
     }
     sd__free(f->gs);
+    advise_huge(n, slots * sizeof *n);
     f->gs = n;
     f->gsmask = slots - 1;
     return 0;
@@ -180,6 +217,7 @@ static int rehash_ds(sd_ft4 *f, size_t slots)
         n[s] = f->ds[i];
     }
     sd__free(f->ds);
+    advise_huge(n, slots * sizeof *n);
     f->ds = n;
     f->dsmask = slots - 1;
     return 0;
@@ -199,6 +237,7 @@ static int rehash_vs(sd_ft4 *f, size_t slots)
         n[s] = f->vs[i];
     }
     sd__free(f->vs);
+    advise_huge(n, slots * sizeof *n);
     f->vs = n;
     f->vsmask = slots - 1;
     return 0;
@@ -284,7 +323,9 @@ static inline void weigh(sd_ft4 *f, struct grp *g, uint64_t gi1, int dim, uint16
         g->nd[dim] += (uint32_t)vs_add(f, gi1 << 18 | (uint64_t)(dim - 1) << 16 | v, cnt);
 }
 
-static void fold(sd_ft4 *f, const sd_ft3_record *r)
+/* The group key of a record: ka = src_ip << 32 | dst_net,
+ * kb = family << 16 | port (ICMP: type << 8 | code; other: protocol). */
+static inline int group_key(const sd_ft4 *f, const sd_ft3_record *r, uint64_t *ka, uint32_t *kb)
 {
     int fam;
     uint32_t port;
@@ -306,8 +347,46 @@ static void fold(sd_ft4 *f, const sd_ft3_record *r)
         port = r->protocol;
         break;
     }
-    uint64_t ka = (uint64_t)r->src_ip << 32 | (r->dst_ip & f->netmask);
-    uint32_t kb = (uint32_t)fam << 16 | port;
+    *ka = (uint64_t)r->src_ip << 32 | (r->dst_ip & f->netmask);
+    *kb = (uint32_t)fam << 16 | port;
+    return fam;
+}
+
+/* Look-ahead for a record a few places further on: its group slot. */
+static inline void prefetch_slot(const sd_ft4 *f, const sd_ft3_record *r)
+{
+    uint64_t ka;
+    uint32_t kb;
+    (void)group_key(f, r, &ka, &kb);
+    __builtin_prefetch(&f->gs[gslot_hash(ka, kb) & f->gsmask]);
+}
+
+/* Closer look-ahead: the group (when it exists) and its host and size
+ * entries, so that fold() finds them in cache. */
+static inline void prefetch_group(const sd_ft4 *f, const sd_ft3_record *r)
+{
+    uint64_t ka;
+    uint32_t kb;
+    (void)group_key(f, r, &ka, &kb);
+    size_t s = gslot_find(f->gs, f->gsmask, ka, kb);
+    uint64_t gi1 = f->gs[s].idx1;
+    if (gi1 == 0)
+        return;
+    const char *g = (const char *)&f->g[gi1 - 1];
+    __builtin_prefetch(g, 1);
+    __builtin_prefetch(g + 64, 1);
+    __builtin_prefetch(g + 128, 1);
+    uint64_t hk = gi1 << 16 | (r->dst_ip & f->hostmask);
+    __builtin_prefetch(&f->ds[mix64(hk) & f->dsmask]);
+    uint64_t vk = gi1 << 18 | (uint64_t)(DIM_LEN - 1) << 16 | r->ip_len;
+    __builtin_prefetch(&f->vs[mix64(vk) & f->vsmask]);
+}
+
+static void fold(sd_ft4 *f, const sd_ft3_record *r)
+{
+    uint64_t ka;
+    uint32_t kb;
+    int fam = group_key(f, r, &ka, &kb);
     uint64_t cnt = r->packet_cnt;
     uint16_t host = (uint16_t)(r->dst_ip & f->hostmask);
     uint64_t k1, k2;
@@ -459,12 +538,39 @@ static sd_ft4_common *common_of(sd_ft4_record *o, int dim)
     }
 }
 
-static int cmp_skey(const void *a, const void *b)
+/* LSD radix sort of n keys by (hi, lo), 8 bits a pass; digits where every
+ * key agrees are skipped. Returns the array holding the result (a or tmp). */
+static struct skey *sort_keys(struct skey *a, struct skey *tmp, size_t n)
 {
-    const struct skey *x = a, *y = b;
-    if (x->s1 != y->s1)
-        return x->s1 < y->s1 ? -1 : 1;
-    return x->s2 < y->s2 ? -1 : x->s2 > y->s2;
+    enum { ND = 10 }; /* 2 digits of lo (16 bits), 8 of hi */
+    static const int shift[ND] = {0, 8, 0, 8, 16, 24, 32, 40, 48, 56};
+    size_t cnt[ND][256];
+    memset(cnt, 0, sizeof cnt);
+    for (size_t i = 0; i < n; i++) {
+        cnt[0][a[i].lo & 0xff]++;
+        cnt[1][(a[i].lo >> 8) & 0xff]++;
+        for (int d = 2; d < ND; d++)
+            cnt[d][(a[i].hi >> shift[d]) & 0xff]++;
+    }
+    for (int d = 0; d < ND; d++) {
+        size_t first = d < 2 ? (a[0].lo >> shift[d]) & 0xff : (a[0].hi >> shift[d]) & 0xff;
+        if (n == 0 || cnt[d][first] == n)
+            continue;
+        size_t pos = 0;
+        for (int b = 0; b < 256; b++) {
+            size_t c = cnt[d][b];
+            cnt[d][b] = pos;
+            pos += c;
+        }
+        for (size_t i = 0; i < n; i++) {
+            size_t b = d < 2 ? (a[i].lo >> shift[d]) & 0xff : (a[i].hi >> shift[d]) & 0xff;
+            tmp[cnt[d][b]++] = a[i];
+        }
+        struct skey *t = a;
+        a = tmp;
+        tmp = t;
+    }
+    return a;
 }
 
 static void fill(const sd_ft4 *f, const struct grp *g, sd_ft4_record *o)
@@ -522,32 +628,49 @@ static int close_interval(sd_ft4 *f)
     size_t n = f->ng;
     for (size_t i = 0; i < n; i++) {
         const struct grp *g = &f->g[i];
-        f->sk[i].s1 = (uint64_t)(g->kb >> 16) << 56 | (g->ka >> 32) << 24 |
-                      (uint32_t)g->ka >> 8;
-        f->sk[i].s2 = (uint64_t)(g->kb & 0xffff) << 32 | i;
+        f->sk[i].hi = (uint64_t)(g->kb >> 16) << 56 | (g->ka >> 32) << 24 | (uint32_t)g->ka >> 8;
+        f->sk[i].lo = g->kb & 0xffff;
+        f->sk[i].idx = (uint32_t)i;
     }
-    qsort(f->sk, n, sizeof *f->sk, cmp_skey);
-    for (size_t r = 0; r < n; r++) {
-        struct grp *g = &f->g[(uint32_t)f->sk[r].s2];
-        g->rank = (uint32_t)r;
-        fill(f, g, &f->out[r]);
-    }
-    /* the values beyond each set's first one */
+    const struct skey *sk = sort_keys(f->sk, f->sk2, n);
+
+    /* The passing values beyond each set's first one: compacted in place
+     * to the front of the value table (the table is cleared afterwards),
+     * one list per group: key = next << 24 | (dim - 1) << 16 | value. */
+    size_t j = 0;
     for (size_t i = 0; i <= f->vsmask && f->vsn > 0; i++) {
-        uint64_t k = f->vs[i].key;
+        uint64_t k = f->vs[i].key, c = f->vs[i].cnt;
         if (k == 0)
             continue;
-        const struct grp *g = &f->g[(k >> 18) - 1];
+        struct grp *g = &f->g[(k >> 18) - 1];
         int dim = (int)((k >> 16) & 3) + 1;
-        if (common_pass(f->vs[i].cnt, g->packets, g->nd[dim]))
-            common_put(common_of(&f->out[g->rank], dim), k & 0xffff, f->vs[i].cnt);
+        if (!common_pass(c, g->packets, g->nd[dim]))
+            continue;
+        f->vs[j].key = (uint64_t)g->phead << 24 | (k & 0x3ffff);
+        f->vs[j].cnt = c;
+        g->phead = (uint32_t)++j;
     }
+
     uint32_t start = f->cur;
     f->open = 0;
     f->floor = (uint64_t)start + f->cfg.interval;
+    int rc = 0;
+    size_t k = 0;
+    for (size_t r = 0; r < n && rc >= 0; r++) {
+        const struct grp *g = &f->g[sk[r].idx];
+        sd_ft4_record *o = &f->out[k++];
+        fill(f, g, o);
+        for (uint32_t e = g->phead; e != 0; e = (uint32_t)(f->vs[e - 1].key >> 24)) {
+            uint64_t v = f->vs[e - 1].key;
+            common_put(common_of(o, (int)((v >> 16) & 3) + 1), v & 0xffff, f->vs[e - 1].cnt);
+        }
+        if (k == SD__FT4_CHUNK || r + 1 == n) {
+            rc = f->emit(f->ud, start, f->out, k, r + 1 == n);
+            k = 0;
+        }
+    }
     reset_tables(f);
     f->st.open_groups = 0;
-    int rc = f->emit(f->ud, start, f->out, n);
     if (rc < 0) {
         f->failed = 1;
         return sd__seterr(&f->h, rc, "FT4: emit failed for interval %u (%zu records): %s",
@@ -602,7 +725,8 @@ int sd_ft4_create(sd_ft4 **fp, const sd_ft4_config *cfg, sd_ft4_emit_fn emit, vo
     f->ds = sd__calloc(gslots, sizeof *f->ds);
     f->vs = sd__calloc(gslots, sizeof *f->vs);
     f->gsmask = f->dsmask = f->vsmask = gslots - 1;
-    if (f->gs == NULL || f->ds == NULL || f->vs == NULL ||
+    f->out = sd__malloc(SD__FT4_CHUNK * sizeof *f->out);
+    if (f->gs == NULL || f->ds == NULL || f->vs == NULL || f->out == NULL ||
         (hint > 0 && grow_groups(f, hint) != 0)) {
         sd_ft4_destroy(f);
         return sd__errbuf(errbuf, SD_ERR_NOMEM, "FT4: out of memory");
@@ -621,6 +745,10 @@ int sd_ft4_add(sd_ft4 *f, const sd_ft3_record *recs, size_t n)
     uint32_t iv = f->cfg.interval;
     for (size_t i = 0; i < n; i++) {
         const sd_ft3_record *r = &recs[i];
+        if (i + SD__FT4_AHEAD_FAR < n)
+            prefetch_slot(f, &recs[i + SD__FT4_AHEAD_FAR]);
+        if (i + SD__FT4_AHEAD_NEAR < n)
+            prefetch_group(f, &recs[i + SD__FT4_AHEAD_NEAR]);
         uint32_t s = r->time - r->time % iv;
         if (!f->open || s != f->cur) {
             if ((f->open && s < f->cur) || s < f->floor) {
@@ -697,7 +825,8 @@ size_t sd_ft4_memory(const sd_ft4 *f)
 {
     if (f == NULL)
         return 0;
-    return sizeof *f + f->gcap * (sizeof *f->g + sizeof *f->out + sizeof *f->sk) +
+    return sizeof *f + SD__FT4_CHUNK * sizeof *f->out +
+           f->gcap * (sizeof *f->g + sizeof *f->sk + sizeof *f->sk2) +
            (f->gsmask + 1) * sizeof *f->gs + (f->dsmask + 1) * sizeof *f->ds +
            (f->vsmask + 1) * sizeof *f->vs;
 }
@@ -712,6 +841,7 @@ void sd_ft4_destroy(sd_ft4 *f)
     sd__free(f->vs);
     sd__free(f->out);
     sd__free(f->sk);
+    sd__free(f->sk2);
     f->h.magic = 0;
     sd__free(f);
 }

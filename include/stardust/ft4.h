@@ -64,14 +64,16 @@ typedef struct sd_ft4_config {
 /* Fill cfg with the defaults. Thread: reentrant. Since: 0.4 */
 SD_API void sd_ft4_config_init(sd_ft4_config *cfg);
 
-/* Called once per closed interval that received at least one FT3 record:
- * time is the interval start, recs[0..n-1] its FT4 records in file order
- * (ICMP, TCP, UDP, other; each ascending by src_ip, dst_net, dst_port or
- * protocol). Borrowed: recs is valid during the call only. Return 0, or a
- * negative sd_err to fail the sd_ft4 call that closed the interval. The
+/* Receives the FT4 records of each closed interval that got at least one
+ * FT3 record, in file order (ICMP, TCP, UDP, other; each ascending by
+ * src_ip, dst_net, then dst_port or protocol), in one or more calls of up
+ * to 256 records: time is the interval start, last is 1 on the interval's
+ * final call and 0 before it. Borrowed: recs is valid during the call
+ * only. Return 0, or a negative sd_err to fail the sd_ft4 call that closed
+ * the interval (the rest of that interval is then not emitted). The
  * callback must not call into the same sd_ft4. */
 typedef int (*sd_ft4_emit_fn)(void *userdata, uint32_t time, const sd_ft4_record *recs,
-                              size_t n);
+                              size_t n, int last);
 
 /* Opaque folder; a handle for sd_errmsg(). */
 typedef struct sd_ft4 sd_ft4;
