@@ -92,7 +92,8 @@ SD_API SD_NODISCARD int sd_ft4_create(sd_ft4 **fp, const sd_ft4_config *cfg, sd_
  * counted (sd_ft4_stats.early_records). Borrowed: recs is only read during
  * the call. No allocation except table growth. Returns 0, SD_ERR_INVAL
  * (NULL f, or recs with n > 0), SD_ERR_NOMEM (the records before the
- * failing one are folded, the rest are not), SD_ERR_STATE (an earlier
+ * failing one are folded, the rest are not: records_in + early_records of
+ * sd_ft4_get_stats() went up by their number), SD_ERR_STATE (an earlier
  * emit failed), or the negative value emit returned. A failed emit loses
  * that interval and leaves f failed: every later call but destroy returns
  * SD_ERR_STATE; sd_errmsg(f) says which interval. Since: 0.4 */
