@@ -33,10 +33,11 @@ enum { DIM_DST = 0, DIM_LEN = 1, DIM_TTL = 2, DIM_SPORT = 3, DIM_FLAGS = 4, NDIM
  * the shifted value-table keys. */
 #define MAX_GROUPS ((size_t)1 << 30)
 
-/* Look-ahead distances (records) of the two prefetch stages of
- * sd_ft4_add(): group slot, then group, host and size entries. */
-#define SD__FT4_AHEAD_FAR 16
-#define SD__FT4_AHEAD_NEAR 8
+/* Look-ahead distances (records) of the three prefetch stages of
+ * sd_ft4_add(): group slot, group, then host and value entries. */
+#define SD__FT4_AHEAD_FAR 24
+#define SD__FT4_AHEAD_MID 12
+#define SD__FT4_AHEAD_NEAR 4
 
 /* FT4 records per emit call: few enough to stay in cache on their way to
  * the writer. */
@@ -352,8 +353,10 @@ static inline int group_key(const sd_ft4 *f, const sd_ft3_record *r, uint64_t *k
     return fam;
 }
 
-/* Look-ahead for a record a few places further on: its group slot. */
-static inline void prefetch_slot(const sd_ft4 *f, const sd_ft3_record *r)
+/* Look-ahead for a record a few places further on: its group slot.
+ * Always inlined: as a call, GCC sees a function with no effect but a
+ * prefetch, takes it as pure and drops it. */
+static inline __attribute__((always_inline)) void prefetch_slot(const sd_ft4 *f, const sd_ft3_record *r)
 {
     uint64_t ka;
     uint32_t kb;
@@ -361,25 +364,43 @@ static inline void prefetch_slot(const sd_ft4 *f, const sd_ft3_record *r)
     __builtin_prefetch(&f->gs[gslot_hash(ka, kb) & f->gsmask]);
 }
 
-/* Closer look-ahead: the group (when it exists) and its host and size
- * entries, so that fold() finds them in cache. */
-static inline void prefetch_group(const sd_ft4 *f, const sd_ft3_record *r)
+/* Closer look-ahead: the group, when it exists. */
+static inline __attribute__((always_inline)) void prefetch_group(const sd_ft4 *f,
+                                                                 const sd_ft3_record *r)
 {
     uint64_t ka;
     uint32_t kb;
     (void)group_key(f, r, &ka, &kb);
-    size_t s = gslot_find(f->gs, f->gsmask, ka, kb);
-    uint64_t gi1 = f->gs[s].idx1;
+    uint64_t gi1 = f->gs[gslot_find(f->gs, f->gsmask, ka, kb)].idx1;
     if (gi1 == 0)
         return;
     const char *g = (const char *)&f->g[gi1 - 1];
     __builtin_prefetch(g, 1);
     __builtin_prefetch(g + 64, 1);
     __builtin_prefetch(g + 128, 1);
-    uint64_t hk = gi1 << 16 | (r->dst_ip & f->hostmask);
-    __builtin_prefetch(&f->ds[mix64(hk) & f->dsmask]);
-    uint64_t vk = gi1 << 18 | (uint64_t)(DIM_LEN - 1) << 16 | r->ip_len;
-    __builtin_prefetch(&f->vs[mix64(vk) & f->vsmask]);
+}
+
+/* Closest look-ahead: with the group in cache, the host and value entries
+ * fold() will probe (those that differ from the set's first value). */
+static inline __attribute__((always_inline)) void prefetch_values(const sd_ft4 *f,
+                                                                  const sd_ft3_record *r)
+{
+    uint64_t ka;
+    uint32_t kb;
+    int fam = group_key(f, r, &ka, &kb);
+    uint64_t gi1 = f->gs[gslot_find(f->gs, f->gsmask, ka, kb)].idx1;
+    if (gi1 == 0)
+        return;
+    const struct grp *g = &f->g[gi1 - 1];
+    uint16_t host = (uint16_t)(r->dst_ip & f->hostmask);
+    if (host != g->first[DIM_DST])
+        __builtin_prefetch(&f->ds[mix64(gi1 << 16 | host) & f->dsmask]);
+    uint16_t v[NDIM] = {0, r->ip_len, r->ttl, r->src_port, r->tcp_flags};
+    int last = fam == FAM_TCP ? DIM_FLAGS : fam == FAM_UDP ? DIM_SPORT : DIM_TTL;
+    for (int d = DIM_LEN; d <= last; d++)
+        if (v[d] != g->first[d])
+            __builtin_prefetch(
+                &f->vs[mix64(gi1 << 18 | (uint64_t)(d - 1) << 16 | v[d]) & f->vsmask]);
 }
 
 static void fold(sd_ft4 *f, const sd_ft3_record *r)
@@ -640,6 +661,8 @@ static int close_interval(sd_ft4 *f)
     size_t j = 0;
     for (size_t i = 0; i <= f->vsmask && f->vsn > 0; i++) {
         uint64_t k = f->vs[i].key, c = f->vs[i].cnt;
+        if (i + 8 <= f->vsmask && f->vs[i + 8].key != 0)
+            __builtin_prefetch(&f->g[(f->vs[i + 8].key >> 18) - 1]);
         if (k == 0)
             continue;
         struct grp *g = &f->g[(k >> 18) - 1];
@@ -657,6 +680,12 @@ static int close_interval(sd_ft4 *f)
     int rc = 0;
     size_t k = 0;
     for (size_t r = 0; r < n && rc >= 0; r++) {
+        if (r + 8 < n) {
+            const char *ga = (const char *)&f->g[sk[r + 8].idx];
+            __builtin_prefetch(ga);
+            __builtin_prefetch(ga + 64);
+            __builtin_prefetch(ga + 128);
+        }
         const struct grp *g = &f->g[sk[r].idx];
         sd_ft4_record *o = &f->out[k++];
         fill(f, g, o);
@@ -747,8 +776,10 @@ int sd_ft4_add(sd_ft4 *f, const sd_ft3_record *recs, size_t n)
         const sd_ft3_record *r = &recs[i];
         if (i + SD__FT4_AHEAD_FAR < n)
             prefetch_slot(f, &recs[i + SD__FT4_AHEAD_FAR]);
+        if (i + SD__FT4_AHEAD_MID < n)
+            prefetch_group(f, &recs[i + SD__FT4_AHEAD_MID]);
         if (i + SD__FT4_AHEAD_NEAR < n)
-            prefetch_group(f, &recs[i + SD__FT4_AHEAD_NEAR]);
+            prefetch_values(f, &recs[i + SD__FT4_AHEAD_NEAR]);
         uint32_t s = r->time - r->time % iv;
         if (!f->open || s != f->cur) {
             if ((f->open && s < f->cur) || s < f->floor) {
