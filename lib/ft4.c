@@ -566,6 +566,8 @@ static struct skey *sort_keys(struct skey *a, struct skey *tmp, size_t n)
     enum { ND = 10 }; /* 2 digits of lo (16 bits), 8 of hi */
     static const int shift[ND] = {0, 8, 0, 8, 16, 24, 32, 40, 48, 56};
     size_t cnt[ND][256];
+    if (n == 0)
+        return a;
     memset(cnt, 0, sizeof cnt);
     for (size_t i = 0; i < n; i++) {
         cnt[0][a[i].lo & 0xff]++;
@@ -575,7 +577,7 @@ static struct skey *sort_keys(struct skey *a, struct skey *tmp, size_t n)
     }
     for (int d = 0; d < ND; d++) {
         size_t first = d < 2 ? (a[0].lo >> shift[d]) & 0xff : (a[0].hi >> shift[d]) & 0xff;
-        if (n == 0 || cnt[d][first] == n)
+        if (cnt[d][first] == n)
             continue;
         size_t pos = 0;
         for (int b = 0; b < 256; b++) {
@@ -677,6 +679,8 @@ static int close_interval(sd_ft4 *f)
     uint32_t start = f->cur;
     f->open = 0;
     f->floor = (uint64_t)start + f->cfg.interval;
+    /* n is 0 only when the interval's first record failed to fit
+     * (SD_ERR_NOMEM): nothing to emit */
     int rc = 0;
     size_t k = 0;
     for (size_t r = 0; r < n && rc >= 0; r++) {
@@ -705,7 +709,7 @@ static int close_interval(sd_ft4 *f)
         return sd__seterr(&f->h, rc, "FT4: emit failed for interval %u (%zu records): %s",
                           start, n, sd_strerror(rc));
     }
-    f->st.intervals++;
+    f->st.intervals += n > 0;
     f->st.records_out += n;
     return 0;
 }

@@ -812,6 +812,35 @@ START_TEST(allocation_failures)
 }
 END_TEST
 
+/* The first record of an interval fails to fit: the interval is open but
+ * empty; flushing it emits nothing, and the fold goes on afterwards. */
+START_TEST(nomem_on_first_record)
+{
+    sd_ft3_record r[2];
+    r[0] = rec(T0, IP(1, 1, 1, 1), IP(10, 1, 0, 1), 5, 80, 6, 64, 2, 60, 1);
+    r[1] = rec(T0 + 300, IP(1, 1, 1, 1), IP(10, 1, 0, 1), 5, 80, 6, 64, 2, 60, 2);
+    struct cap c = {0};
+    sd_ft4 *f;
+    ck_assert_int_eq(sd_ft4_create(&f, NULL, cap_emit, &c, NULL), 0);
+    sd__alloc_fail_after = 0;
+    ck_assert_int_eq(sd_ft4_add(f, r, 2), SD_ERR_NOMEM);
+    ck_assert_ptr_nonnull(strstr(sd_errmsg(f), "out of memory"));
+    ck_assert_int_eq(sd_ft4_flush(f), 0);
+    sd__alloc_fail_after = -1;
+    ck_assert_int_eq(c.calls, 0);
+    ck_assert_int_eq(sd_ft4_add(f, &r[1], 1), 0);
+    ck_assert_int_eq(sd_ft4_flush(f), 0);
+    ck_assert_int_eq(c.calls, 1);
+    ck_assert_uint_eq(c.r[0].packet_cnt, 2);
+    sd_ft4_stats st = {.size = sizeof st};
+    ck_assert_int_eq(sd_ft4_get_stats(f, &st), 0);
+    ck_assert_uint_eq(st.records_in, 1);
+    ck_assert_uint_eq(st.intervals, 1);
+    sd_ft4_destroy(f);
+    cap_free(&c);
+}
+END_TEST
+
 static Suite *ft4_suite(void)
 {
     Suite *s = suite_create("ft4");
@@ -849,6 +878,7 @@ static Suite *ft4_suite(void)
     tcase_add_test(tc, bad_config);
     tcase_add_test(tc, emit_failure_is_sticky);
     tcase_add_test(tc, allocation_failures);
+    tcase_add_test(tc, nomem_on_first_record);
     suite_add_tcase(s, tc);
     return s;
 }
