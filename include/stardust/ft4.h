@@ -5,7 +5,8 @@
  * (source, destination /16 or /24, port | ICMP type*256+code | protocol)
  * with packet sums, distinct counts and common-value lists. It takes FT3
  * records in time order, one batch at a time, and hands the FT4 records of
- * an interval to the caller's emit callback when that interval closes.
+ * an interval to the caller's emit callback, 256 at a time, when that
+ * interval closes.
  *
  * stardust's behaviour (flowtuple.md §2.6.5), where the reference converter
  * differs:
@@ -18,9 +19,12 @@
  *  - the geo and ASN tags come from the record with the largest
  *    packet_cnt, ties to the smallest key as above, then to the smallest
  *    tag bytes;
- *  - an FT3 record earlier than the current interval (or than an interval
- *    already closed by sd_ft4_advance()) is dropped and counted in
- *    sd_ft4_stats.early_*; it is never added to a later interval.
+ *  - an FT3 record earlier than the current interval, or than any interval
+ *    already closed (by a later record, sd_ft4_advance() or
+ *    sd_ft4_flush()), is dropped and counted in sd_ft4_stats.early_*; it is
+ *    never added to another interval;
+ *  - common-value thresholds are exact: count * 100 >= r * packet_cnt with
+ *    r = 100, 50, 33 or 20.
  * The result does not depend on the order of the records within an
  * interval, so folding an in-process FT3 table and folding the same
  * records read back from a file give identical FT4 records.
