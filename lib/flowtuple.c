@@ -18,6 +18,7 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/mman.h>
 
 #include <stardust/filterbits.h>
 #include <stardust/flowtuple.h>
@@ -57,6 +58,7 @@ struct ft_table {
     size_t cap;         /* power of two */
     size_t n;           /* used slots */
     size_t limit;       /* n at which the table counts as full */
+    int mapped;         /* slots come from mmap() */
 };
 
 struct pending {
@@ -94,6 +96,8 @@ struct sd_flowtuple {
     uint64_t run_first;   /* earliest first-packet second of any worker */
     sd_ft3_record *out;
     size_t outcap;
+    struct ft_skey *skeys;
+    size_t skcap;
     /* aggregator counters (under lock) */
     uint64_t intervals, empty, records, early, late, forced, max_live;
 };
@@ -115,13 +119,42 @@ static size_t limit_for(const sd_flowtuple *ft, size_t cap)
     return l;
 }
 
+/* Big tables are mapped directly and asked for transparent huge pages:
+ * with millions of tuples almost every lookup misses the TLB otherwise.
+ * Clearing them gives the pages back (MADV_DONTNEED), which is cheaper
+ * than writing zeros and releases the memory of a quiet interval. */
+#define SD__FT_MAP_BYTES ((size_t)4 << 20)
+
+static void slots_free(struct ft_table *t)
+{
+    if (t->slots == NULL)
+        return;
+    if (t->mapped)
+        munmap(t->slots, t->cap * sizeof *t->slots);
+    else
+        sd__free(t->slots);
+    t->slots = NULL;
+}
+
 static int table_alloc(const sd_flowtuple *ft, struct ft_table *t, size_t cap)
 {
-    struct ft_slot *s = sd__calloc(cap, sizeof *s);
-    if (s == NULL)
+    const size_t bytes = cap * sizeof(struct ft_slot);
+    struct ft_slot *s;
+    int mapped = bytes >= SD__FT_MAP_BYTES;
+    if (mapped) {
+        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+        if (m == MAP_FAILED)
+            return SD_ERR_NOMEM;
+#ifdef MADV_HUGEPAGE
+        (void)madvise(m, bytes, MADV_HUGEPAGE);
+#endif
+        s = m;
+    } else if ((s = sd__calloc(cap, sizeof *s)) == NULL) {
         return SD_ERR_NOMEM;
-    sd__free(t->slots);
+    }
+    slots_free(t);
     t->slots = s;
+    t->mapped = mapped;
     t->cap = cap;
     t->n = 0;
     t->limit = limit_for(ft, cap);
@@ -130,8 +163,10 @@ static int table_alloc(const sd_flowtuple *ft, struct ft_table *t, size_t cap)
 
 static void table_clear(struct ft_table *t)
 {
-    if (t->n != 0)
-        memset(t->slots, 0, t->cap * sizeof *t->slots);
+    if (t->n != 0) {
+        if (!t->mapped || madvise(t->slots, t->cap * sizeof *t->slots, MADV_DONTNEED) != 0)
+            memset(t->slots, 0, t->cap * sizeof *t->slots);
+    }
     t->n = 0;
 }
 
@@ -161,7 +196,7 @@ static int table_resize(const sd_flowtuple *ft, struct ft_table *t, size_t cap)
             nt.n++;
         }
     }
-    sd__free(t->slots);
+    slots_free(t);
     *t = nt;
     return 0;
 }
@@ -193,7 +228,64 @@ int sd_ft3_record_cmp(const sd_ft3_record *a, const sd_ft3_record *b)
     return 0;
 }
 
-static int cmp_rec(const void *a, const void *b) { return sd_ft3_record_cmp(a, b); }
+/* A slot's key and index, sorted to deliver records in §1.7 order
+ * without moving the 56-byte records. */
+struct ft_skey {
+    uint64_t k0, k1;
+    uint32_t idx;
+    uint8_t k2;
+};
+
+static inline int skey_lt(const struct ft_skey *a, const struct ft_skey *b)
+{
+    if (a->k0 != b->k0)
+        return a->k0 < b->k0;
+    if (a->k1 != b->k1)
+        return a->k1 < b->k1;
+    return a->k2 < b->k2;
+}
+
+/* Quicksort with the compare inlined (qsort()'s indirect calls cost
+ * several times more per record); keys are unique. */
+static void skey_sort(struct ft_skey *a, size_t n)
+{
+    while (n > 16) {
+        struct ft_skey *m = &a[n / 2], *z = &a[n - 1], t;
+        /* median of three to a[0] */
+        if (skey_lt(m, a)) { t = *m; *m = *a; *a = t; }
+        if (skey_lt(z, a)) { t = *z; *z = *a; *a = t; }
+        if (skey_lt(z, m)) { t = *z; *z = *m; *m = t; }
+        t = *m; *m = *a; *a = t; /* pivot = median, at a[0] */
+        size_t i = 1, j = n - 1;
+        for (;;) {
+            while (i < n && skey_lt(&a[i], &a[0]))
+                i++;
+            while (skey_lt(&a[0], &a[j]))
+                j--;
+            if (i >= j)
+                break;
+            t = a[i]; a[i] = a[j]; a[j] = t;
+            i++, j--;
+        }
+        t = a[0]; a[0] = a[j]; a[j] = t;
+        /* recurse into the smaller part, loop on the larger */
+        if (j < n - j - 1) {
+            skey_sort(a, j);
+            a += j + 1;
+            n -= j + 1;
+        } else {
+            skey_sort(a + j + 1, n - j - 1);
+            n = j;
+        }
+    }
+    for (size_t i = 1; i < n; i++) {
+        struct ft_skey t = a[i];
+        size_t j = i;
+        for (; j > 0 && skey_lt(&t, &a[j - 1]); j--)
+            a[j] = a[j - 1];
+        a[j] = t;
+    }
+}
 
 static void slot_to_record(const sd_flowtuple *ft, const struct ft_slot *s, uint32_t time,
                            sd_ft3_record *r)
@@ -232,45 +324,89 @@ static uint64_t start_of(const sd_flowtuple *ft, uint64_t end)
     return s;
 }
 
-/* Hand the records of t to the callback and clear t. Under lock. */
+/* Records per callback call: bounds the output buffer (56 bytes per
+ * record) whatever the size of an interval. */
+#define SD__FT_PIECE 65536
+
+/* Hand the records of t to the callback, in pieces of at most
+ * SD__FT_PIECE records (final set on the last piece only), and clear t.
+ * always: call the callback even with no record. Under lock. */
 static int deliver(sd_flowtuple *ft, struct ft_table *t, uint64_t end, int worker, int final,
                    int always)
 {
     if (t->n == 0 && !always)
         return 0;
-    if (t->n > ft->outcap) {
-        size_t c = t->n;
-        sd_ft3_record *o = sd__realloc(ft->out, c * sizeof *o);
-        if (o == NULL) {
+    const int sorted = !(ft->cfg.flags & SD_FT_UNSORTED);
+    const size_t piece = t->n < SD__FT_PIECE ? t->n : SD__FT_PIECE;
+    if (piece > ft->outcap || (sorted && t->n > ft->skcap)) {
+        sd_ft3_record *o = piece > ft->outcap ? sd__realloc(ft->out, piece * sizeof *o) : ft->out;
+        if (o != NULL && o != ft->out) {
+            ft->out = o;
+            ft->outcap = piece;
+        }
+        struct ft_skey *sk = ft->skeys;
+        if (o != NULL && sorted && t->n > ft->skcap) {
+            sk = sd__realloc(ft->skeys, t->n * sizeof *sk);
+            if (sk != NULL) {
+                ft->skeys = sk;
+                ft->skcap = t->n;
+            }
+        }
+        if (o == NULL || (sorted && sk == NULL)) {
+            const size_t c = t->n;
             table_clear(t); /* cannot deliver: the counts are lost, say so */
             return sd__seterr(&ft->h, SD_ERR_NOMEM,
                               "flowtuple: out of memory for %zu output records", c);
         }
-        ft->out = o;
-        ft->outcap = c;
     }
     sd_ft_chunk_info info = {0};
     info.end = end;
     info.time = start_of(ft, end);
     info.worker = worker;
-    info.final = final;
-    size_t k = 0;
-    for (size_t i = 0; i < t->cap && k < t->n; i++) {
-        if (t->slots[i].cnt != 0) {
-            slot_to_record(ft, &t->slots[i], (uint32_t)info.time, &ft->out[k]);
-            info.packets += ft->out[k].packet_cnt;
-            k++;
+    const uint32_t time = (uint32_t)info.time;
+    size_t total = t->n, done = 0, scan = 0;
+    if (sorted) {
+        struct ft_skey *sk = ft->skeys;
+        size_t k = 0;
+        for (size_t i = 0; i < t->cap && k < t->n; i++) {
+            const struct ft_slot *x = &t->slots[i];
+            if (x->cnt != 0)
+                sk[k++] = (struct ft_skey){x->k0, x->k1, (uint32_t)i, x->k2};
         }
+        skey_sort(sk, k);
     }
-    if (!(ft->cfg.flags & SD_FT_UNSORTED))
-        qsort(ft->out, k, sizeof *ft->out, cmp_rec);
+    int rc = 0;
+    do {
+        size_t m = 0;
+        info.packets = 0;
+        if (sorted) {
+            const struct ft_skey *sk = ft->skeys + done;
+            m = total - done < SD__FT_PIECE ? total - done : SD__FT_PIECE;
+            for (size_t i = 0; i < m; i++) {
+                if (i + 8 < m)
+                    __builtin_prefetch(&t->slots[sk[i + 8].idx]);
+                slot_to_record(ft, &t->slots[sk[i].idx], time, &ft->out[i]);
+                info.packets += ft->out[i].packet_cnt;
+            }
+        } else {
+            for (; scan < t->cap && m < SD__FT_PIECE && done + m < total; scan++) {
+                if (t->slots[scan].cnt != 0) {
+                    slot_to_record(ft, &t->slots[scan], time, &ft->out[m]);
+                    info.packets += ft->out[m].packet_cnt;
+                    m++;
+                }
+            }
+        }
+        done += m;
+        info.final = final && done == total;
+        ft->records += m;
+        int r = ft->cfg.output(ft->cfg.user, &info, ft->out, m);
+        if (r < 0 && rc == 0)
+            rc = sd__seterr(&ft->h, r, "flowtuple: output callback failed for interval %llu: %s",
+                            (unsigned long long)info.time, sd_strerror(r));
+    } while (done < total);
     table_clear(t);
-    ft->records += k;
-    int rc = ft->cfg.output(ft->cfg.user, &info, ft->out, k);
-    if (rc < 0)
-        return sd__seterr(&ft->h, rc, "flowtuple: output callback failed for interval %llu: %s",
-                          (unsigned long long)info.time, sd_strerror(rc));
-    return 0;
+    return rc;
 }
 
 /* Deliver pending interval p as final and free it. Under lock. */
@@ -394,6 +530,32 @@ static int fold(sd_flowtuple *ft, struct ft_table *dst, const struct ft_table *s
     return rc;
 }
 
+/* Move the tuples of a worker's table w into the pending table dst.
+ * When dst is empty the two tables are swapped (no copy; the worker gets
+ * dst's cleared slots, reallocated to its own size if smaller), so memory
+ * stays at about two tables per worker as upstream's (§1.6.1). Under
+ * lock. */
+static int give(sd_flowtuple *ft, struct ft_table *dst, struct ft_table *w, uint64_t end,
+                int worker)
+{
+    if (dst->n == 0) {
+        struct ft_table t = *dst;
+        *dst = *w;
+        *w = t;
+        if (w->slots != NULL && w->cap >= dst->cap)
+            return 0;
+        if (table_alloc(ft, w, dst->cap) == 0)
+            return 0;
+        /* no memory for a new worker table: swap back and copy instead */
+        t = *dst;
+        *dst = *w;
+        *w = t;
+    }
+    if (dst->slots == NULL && table_alloc(ft, dst, w->cap) != 0)
+        return sd__seterr(&ft->h, SD_ERR_NOMEM, "flowtuple: out of memory for a pending table");
+    return fold(ft, dst, w, end, worker);
+}
+
 /* Worker w hands its table for the interval ending at end to the
  * aggregator. done: w has finished every interval ending at or before
  * this. */
@@ -411,7 +573,7 @@ static int handover(sd_flowtuple_worker *w, uint64_t end, uint64_t done)
             ft->late++;
             r = deliver(ft, &w->t, end, ft->ntab == 1 ? -1 : (int)w->id, 0, 0);
         } else {
-            r = fold(ft, &p->tabs[ft->ntab == 1 ? 0 : w->id], &w->t, end,
+            r = give(ft, &p->tabs[ft->ntab == 1 ? 0 : w->id], &w->t, end,
                      ft->ntab == 1 ? -1 : (int)w->id);
         }
         if (rc == 0)
@@ -763,14 +925,11 @@ int sd_flowtuple_create(sd_flowtuple **ftp, const sd_flowtuple_config *cfg, char
         if (table_alloc(ft, &w->t, cap) != 0)
             goto fail;
     }
+    /* pending tables get their slots from the first worker table given */
     for (size_t i = 0; i < SD__FT_PENDING; i++) {
         ft->pend[i].tabs = sd__calloc(ft->ntab, sizeof *ft->pend[i].tabs);
         if (ft->pend[i].tabs == NULL)
             goto fail;
-        for (size_t j = 0; j < ft->ntab; j++)
-            /* interim: one table per worker, grown by the folds */
-            if (table_alloc(ft, &ft->pend[i].tabs[j], ft->ntab == 1 ? cap : SD__FT_MIN_CAP) != 0)
-                goto fail;
     }
     *ftp = ft;
     return 0;
@@ -793,7 +952,7 @@ void sd_flowtuple_get_stats(const sd_flowtuple *ft, sd_flowtuple_stats *st)
         return;
     sd_flowtuple *m = (sd_flowtuple *)ft; /* the lock only */
     pthread_mutex_lock(&m->lock);
-    st->memory = sizeof *ft + ft->outcap * sizeof *ft->out;
+    st->memory = sizeof *ft + ft->outcap * sizeof *ft->out + ft->skcap * sizeof *ft->skeys;
     for (unsigned i = 0; i < ft->cfg.workers; i++) {
         const sd_flowtuple_worker *w = &ft->w[i];
         st->packets += w->packets;
@@ -822,16 +981,17 @@ void sd_flowtuple_destroy(sd_flowtuple *ft)
         return;
     if (ft->w != NULL)
         for (unsigned i = 0; i < ft->cfg.workers; i++)
-            sd__free(ft->w[i].t.slots);
+            slots_free(&ft->w[i].t);
     free(ft->w);
     for (size_t i = 0; i < SD__FT_PENDING; i++) {
         if (ft->pend[i].tabs == NULL)
             continue;
         for (size_t j = 0; j < ft->ntab; j++)
-            sd__free(ft->pend[i].tabs[j].slots);
+            slots_free(&ft->pend[i].tabs[j]);
         sd__free(ft->pend[i].tabs);
     }
     sd__free(ft->out);
+    sd__free(ft->skeys);
     sd_tagger_destroy(ft->own_tagger);
     pthread_mutex_destroy(&ft->lock);
     ft->h.magic = 0;

@@ -129,12 +129,19 @@ typedef struct sd_ft4_record {
  * room, but a key may then appear in more than one chunk of an interval
  * (like interim files; sum packet_cnt to combine them).
  *
+ * Output: the records of an interval are handed to the callback in pieces
+ * of at most 65536 records (in one sorted sequence when sorted), `final`
+ * set on the last piece. Intervals are delivered oldest first.
+ *
  * Thread safety: sd_flowtuple_create/destroy and sd_flowtuple_finish run in
  * one thread with no worker active. Each sd_flowtuple_worker is used by one
  * thread at a time; different workers may run concurrently. The callback
  * runs in the thread of the worker call that completed the interval (or in
- * sd_flowtuple_finish()), one call at a time under the aggregator's lock:
- * it must not call back into the aggregator. Stats may be read at any time.
+ * sd_flowtuple_finish()), one call at a time under the aggregator's lock
+ * (other workers block only if they close an interval meanwhile): it must
+ * not call back into the aggregator. sd_flowtuple_get_stats() reads the
+ * workers' counters without their lock: call it when no worker is active
+ * (e.g. from the thread driving all workers, or after finish).
  *
  * Since: 0.4
  */
@@ -160,9 +167,10 @@ typedef struct sd_ft_chunk_info {
     uint64_t time;        /* interval start (= every record's time) */
     uint64_t end;         /* interval end (a boundary) */
     int worker;           /* interim mode: the worker; merged mode: -1 */
-    int final;            /* 1: the last chunk of this interval (for this
-                             worker in interim mode); 0: an early chunk
-                             (max_tuples) or a late one (`late_chunks`) */
+    int final;            /* 1: the last piece of this interval (for this
+                             worker in interim mode); 0: more follows, or an
+                             early chunk (max_tuples) or a late one
+                             (`late_chunks`) */
     uint64_t packets;     /* sum of packet_cnt over the records */
 } sd_ft_chunk_info;
 

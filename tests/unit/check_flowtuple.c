@@ -868,6 +868,40 @@ START_TEST(max_tuples)
 }
 END_TEST
 
+/* A big interval comes in pieces of at most 65536 records, in one sorted
+ * sequence, final on the last piece only. */
+START_TEST(pieces)
+{
+    struct traffic t;
+    traffic_make(&t, 72000, 100000, 4, 0);
+    struct out o = {0};
+    sd_flowtuple_stats st;
+    run_single(&o, &t, 0, 60, 0, &st);
+    ck_assert_uint_gt(o.n, 65536);
+    ck_assert_uint_eq(o.nchunks, 2);
+    ck_assert_uint_eq(o.chunks[0].n, 65536);
+    ck_assert_int_eq(o.chunks[0].info.final, 0);
+    ck_assert_int_eq(o.chunks[1].info.final, 1);
+    ck_assert_uint_eq(st.intervals, 1);
+    for (size_t i = 1; i < o.n; i++)
+        ck_assert_int_lt(sd_ft3_record_cmp(&o.recs[i - 1], &o.recs[i]), 0);
+    uint64_t sum = 0;
+    for (size_t i = 0; i < o.n; i++)
+        sum += o.recs[i].packet_cnt;
+    ck_assert_uint_eq(sum, st.counted);
+    out_free(&o);
+    /* unsorted: the same set */
+    struct out u = {0};
+    run_single(&u, &t, SD_FT_UNSORTED, 60, 0, &st);
+    ck_assert_uint_eq(u.nchunks, 2);
+    run_single(&o, &t, 0, 60, 0, &st);
+    assert_same_sets(&o, &u);
+    out_free(&o);
+    out_free(&u);
+    traffic_free(&t);
+}
+END_TEST
+
 static int failing(void *user, const sd_ft_chunk_info *info, const sd_ft3_record *recs, size_t n)
 {
     (void)user, (void)info, (void)recs, (void)n;
@@ -980,6 +1014,7 @@ static Suite *suite(void)
     tcase_add_test(tc, threads_equal_single);
     tcase_add_test(tc, interim);
     tcase_add_test(tc, max_tuples);
+    tcase_add_test(tc, pieces);
     tcase_add_test(tc, api);
     tcase_add_test(tc, tick);
     suite_add_tcase(s, tc);
