@@ -193,6 +193,7 @@ typedef struct sd_flowtuple_config {
                                  corsarotrace behaviour) */
     sd_ft_output_fn output;   /* required */
     void *user;
+    /* WARNING: append fields here only (size-versioned, ABI). */
 } sd_flowtuple_config;
 
 typedef struct sd_flowtuple_stats {
@@ -210,6 +211,7 @@ typedef struct sd_flowtuple_stats {
                                passed them (a worker lagged 2 intervals) */
     uint64_t max_live;      /* most tuples held by one table */
     uint64_t memory;        /* bytes held by tables and buffers now */
+    /* WARNING: append fields here only (ABI). */
 } sd_flowtuple_stats;
 
 typedef struct sd_flowtuple sd_flowtuple;

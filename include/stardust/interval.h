@@ -58,6 +58,7 @@ typedef struct sd_interval_span {
     uint64_t last_ts;   /* timestamp (ns) of its latest packet */
     int complete;       /* see above */
     int first;          /* 1 for the first interval of the run */
+    /* WARNING: append fields here only (ABI). */
 } sd_interval_span;
 
 typedef struct sd_interval_stats {
