@@ -27,6 +27,7 @@
 #include <stardust/parse.h>
 #include <stardust/source.h>
 #include <stardust/tag.h>
+#include "internal.h"
 #include "testutil.h"
 
 #define NS 1000000000ull
@@ -969,6 +970,58 @@ START_TEST(api)
 }
 END_TEST
 
+/* Allocation failures in create, and in the folds and deliveries of a
+ * run with 2 workers: SD_ERR_NOMEM, never a crash or a leak (ASan). */
+START_TEST(oom)
+{
+    struct rawpkt r[3];
+    mkraw(&r[0], 100 * NS, 1, 2, 17, 1, 1);
+    mkraw(&r[1], 101 * NS, 3, 4, 6, 1, 1);
+    mkraw(&r[2], 111 * NS, 1, 2, 17, 1, 1);
+    int created = 0, ran = 0;
+    for (long k = 0; k < 200; k++) {
+        struct out o = {0};
+        sd_flowtuple_config c;
+        sd_flowtuple_config_init(&c);
+        c.workers = 2;
+        c.interval = 10;
+        c.output = collect;
+        c.user = &o;
+        sd_flowtuple *ft;
+        sd__alloc_fail_after = k;
+        int rc = sd_flowtuple_create(&ft, &c, NULL);
+        if (rc != 0) {
+            sd__alloc_fail_after = -1;
+            ck_assert_int_eq(rc, SD_ERR_NOMEM);
+            ck_assert_ptr_null(ft);
+            continue;
+        }
+        created++;
+        rc = 0;
+        const sd_packet *pp[3] = {&r[0].p, &r[1].p, &r[2].p};
+        for (unsigned w = 0; w < 2; w++) {
+            int x = sd_flowtuple_add(sd_flowtuple_worker_get(ft, w), pp, NULL, NULL, 3);
+            ck_assert(x == 3 || x == SD_ERR_NOMEM);
+            if (x < 0)
+                rc = x;
+        }
+        int f = sd_flowtuple_finish(ft);
+        sd__alloc_fail_after = -1;
+        ck_assert(f == 0 || f == SD_ERR_NOMEM);
+        if (rc == 0 && f == 0) {
+            ck_assert_uint_eq(o.n, 3);
+            ran++;
+        }
+        sd_flowtuple_destroy(ft);
+        out_free(&o);
+        if (ran)
+            break;
+    }
+    ck_assert_int_gt(created, 0);
+    ck_assert_int_eq(ran, 1);
+}
+END_TEST
+
 /* tick(): an idle worker does not hold the others' output back. */
 START_TEST(tick)
 {
@@ -1017,6 +1070,7 @@ static Suite *suite(void)
     tcase_add_test(tc, pieces);
     tcase_add_test(tc, api);
     tcase_add_test(tc, tick);
+    tcase_add_test(tc, oom);
     suite_add_tcase(s, tc);
     return s;
 }
