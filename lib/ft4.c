@@ -683,6 +683,7 @@ static int close_interval(sd_ft4 *f)
      * (SD_ERR_NOMEM): nothing to emit */
     int rc = 0;
     size_t k = 0;
+    sd_ft_chunk_info info = {.time = start, .end = (uint64_t)start + f->cfg.interval, .worker = -1};
     for (size_t r = 0; r < n && rc >= 0; r++) {
         if (r + 8 < n) {
             const char *ga = (const char *)&f->g[sk[r + 8].idx];
@@ -693,13 +694,16 @@ static int close_interval(sd_ft4 *f)
         const struct grp *g = &f->g[sk[r].idx];
         sd_ft4_record *o = &f->out[k++];
         fill(f, g, o);
+        info.packets += g->packets;
         for (uint32_t e = g->phead; e != 0; e = (uint32_t)(f->vs[e - 1].key >> 24)) {
             uint64_t v = f->vs[e - 1].key;
             common_put(common_of(o, (int)((v >> 16) & 3) + 1), v & 0xffff, f->vs[e - 1].cnt);
         }
         if (k == SD__FT4_CHUNK || r + 1 == n) {
-            rc = f->emit(f->ud, start, f->out, k, r + 1 == n);
+            info.final = r + 1 == n;
+            rc = f->emit(f->ud, &info, f->out, k);
             k = 0;
+            info.packets = 0;
         }
     }
     reset_tables(f);
@@ -810,7 +814,7 @@ int sd_ft4_add(sd_ft4 *f, const sd_ft3_record *recs, size_t n)
     return 0;
 }
 
-int sd_ft4_advance(sd_ft4 *f, uint32_t time)
+int sd_ft4_advance(sd_ft4 *f, uint64_t time)
 {
     if (f == NULL)
         return SD_ERR_INVAL;
@@ -821,7 +825,7 @@ int sd_ft4_advance(sd_ft4 *f, uint32_t time)
         if (rc < 0)
             return rc;
     }
-    uint32_t s = time - time % f->cfg.interval;
+    uint64_t s = time - time % f->cfg.interval;
     if (!f->open && s > f->floor)
         f->floor = s;
     return 0;

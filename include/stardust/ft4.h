@@ -71,13 +71,15 @@ SD_API void sd_ft4_config_init(sd_ft4_config *cfg);
 /* Receives the FT4 records of each closed interval that got at least one
  * FT3 record, in file order (ICMP, TCP, UDP, other; each ascending by
  * src_ip, dst_net, then dst_port or protocol), in one or more calls of up
- * to 256 records: time is the interval start, last is 1 on the interval's
- * final call and 0 before it. Borrowed: recs is valid during the call
- * only. Return 0, or a negative sd_err to fail the sd_ft4 call that closed
- * the interval (the rest of that interval is then not emitted). The
- * callback must not call into the same sd_ft4. */
-typedef int (*sd_ft4_emit_fn)(void *userdata, uint32_t time, const sd_ft4_record *recs,
-                              size_t n, int last);
+ * to 256 records. info (flowtuple.h, as sd_flowtuple's callback gets it):
+ * time = the interval start (every record's time), end = time + interval,
+ * worker = -1, final = 1 on the interval's last call, packets = the
+ * packet_cnt sum of recs. Borrowed: info and recs are valid during the
+ * call only. Return 0, or a negative sd_err to fail the sd_ft4 call that
+ * closed the interval (the rest of that interval is then not emitted).
+ * The callback must not call into the same sd_ft4. */
+typedef int (*sd_ft4_emit_fn)(void *userdata, const sd_ft_chunk_info *info,
+                              const sd_ft4_record *recs, size_t n);
 
 /* Opaque folder; a handle for sd_errmsg(). */
 typedef struct sd_ft4 sd_ft4;
@@ -107,9 +109,11 @@ SD_API SD_NODISCARD int sd_ft4_add(sd_ft4 *f, const sd_ft3_record *recs, size_t 
  * closed (emit is called) if it ends at or before time, and later records
  * earlier than time's interval are dropped as early. For a producer that
  * knows time has moved on (the end of an FT3 interval) without a record to
- * show it. A time before the current interval does nothing. Returns 0,
+ * show it: an sd_flowtuple output callback calls it with info->end after
+ * adding an interval's final chunk. A time before the current interval
+ * does nothing. Returns 0,
  * SD_ERR_INVAL, SD_ERR_STATE or emit's negative value. Since: 0.4 */
-SD_API SD_NODISCARD int sd_ft4_advance(sd_ft4 *f, uint32_t time);
+SD_API SD_NODISCARD int sd_ft4_advance(sd_ft4 *f, uint64_t time);
 
 /* Close the current interval, if any (end of input): emit is called for it.
  * Records that come afterwards are early if they belong to that interval

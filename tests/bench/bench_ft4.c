@@ -125,11 +125,10 @@ struct sink {
     size_t n;
 };
 
-static int emit(void *ud, uint32_t time, const sd_ft4_record *recs, size_t n, int last)
+static int emit(void *ud, const sd_ft_chunk_info *info, const sd_ft4_record *recs, size_t n)
 {
     struct sink *s = ud;
-    (void)time;
-    (void)last;
+    (void)info;
     if (s->keep != NULL)
         memcpy(s->keep + s->n, recs, n * sizeof *recs);
     s->n += n;

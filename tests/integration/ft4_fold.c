@@ -24,10 +24,9 @@ static void list(const char *name, const char *freqs, const sd_ft4_common *c)
     printf("]");
 }
 
-static int emit(void *ud, uint32_t time, const sd_ft4_record *recs, size_t n, int last)
+static int emit(void *ud, const sd_ft_chunk_info *info, const sd_ft4_record *recs, size_t n)
 {
     (void)ud;
-    (void)time;
     for (size_t i = 0; i < n; i++) {
         const sd_ft4_record *r = &recs[i];
         printf("{\"time\": %u, \"src_ip\": %u, \"dst_net\": %u, \"dst_port\": %u, "
@@ -48,8 +47,8 @@ static int emit(void *ud, uint32_t time, const sd_ft4_record *recs, size_t n, in
                r->maxmind_continent, r->maxmind_country, r->netacq_continent,
                r->netacq_country, r->prefix2asn, r->spoofed_packet_cnt, r->masscan_packet_cnt);
     }
-    if (last)
-        printf("{\"interval_last\": %u}\n", time);
+    if (info->final)
+        printf("{\"interval_last\": %" PRIu64 "}\n", info->time);
     return 0;
 }
 

@@ -9,6 +9,8 @@
 #include <string.h>
 
 #include <stardust/ft4.h>
+#include <stardust/gen.h>
+#include <stardust/parse.h>
 
 #include "internal.h"
 #include "testutil.h"
@@ -27,12 +29,22 @@ struct cap {
     size_t n, cap;
     int fail; /* return this from the next emit */
     int open; /* inside an interval: its last chunk is still to come */
+    uint32_t interval; /* 0: the default */
     int chunks;
 };
 
-static int cap_emit(void *ud, uint32_t time, const sd_ft4_record *recs, size_t n, int last)
+static int cap_emit(void *ud, const sd_ft_chunk_info *info, const sd_ft4_record *recs,
+                    size_t n)
 {
     struct cap *c = ud;
+    uint32_t time = (uint32_t)info->time;
+    int last = info->final;
+    ck_assert_uint_eq(info->end, info->time + (c->interval ? c->interval : 300));
+    ck_assert_int_eq(info->worker, -1);
+    uint64_t p = 0;
+    for (size_t i = 0; i < n; i++)
+        p += recs[i].packet_cnt;
+    ck_assert_uint_eq(info->packets, p);
     if (c->fail) {
         int f = c->fail;
         c->fail = 0;
@@ -546,6 +558,8 @@ END_TEST
 
 static int cmp_rec(const void *a, const void *b) { return ref_cmp_key(a, b); }
 
+static int cmp_ft3_file(const void *a, const void *b) { return sd_ft3_record_cmp(a, b); }
+
 /* FT4 from packets (the FT3 tables of each 60 s interval folded as they
  * close, with sd_ft4_advance() at each end) equals FT4 from the same FT3
  * records written in file order and read back (one stream, flush). */
@@ -591,6 +605,117 @@ START_TEST(from_tables_equals_from_file)
 }
 END_TEST
 
+/* The real packet path: sd-gen packets counted by sd_flowtuple (two
+ * workers, merged, 60 s) whose output callback folds each FT3 chunk into
+ * sd_ft4 at once (sd_ft4_advance() at each FT3 interval end), against the
+ * same FT3 records kept as a sorted file would hold them and folded
+ * afterwards. Also packet conservation. */
+struct chain {
+    sd_ft4 *ft4;
+    sd_ft3_record *all;
+    size_t n, cap;
+    uint64_t packets;
+};
+
+static int chain_out(void *user, const sd_ft_chunk_info *info, const sd_ft3_record *recs, size_t n)
+{
+    struct chain *c = user;
+    if (c->n + n > c->cap) {
+        c->cap = (c->n + n) * 2;
+        c->all = realloc(c->all, c->cap * sizeof *c->all);
+        ck_assert_ptr_nonnull(c->all);
+    }
+    memcpy(c->all + c->n, recs, n * sizeof *recs);
+    c->n += n;
+    for (size_t i = 0; i < n; i++)
+        c->packets += recs[i].packet_cnt;
+    int rc = sd_ft4_add(c->ft4, recs, n);
+    if (rc == 0 && info->final)
+        rc = sd_ft4_advance(c->ft4, info->end);
+    return rc;
+}
+
+START_TEST(from_packets_equals_from_ft3)
+{
+    enum { NPKT = 120000, BATCH = 256 };
+    sd_gen_config gc;
+    sd_gen_config_init(&gc);
+    gc.count = NPKT;
+    gc.pps = 200; /* 600 s: 10 FT3 intervals, 2 or 3 FT4 intervals */
+    gc.start_ns = (uint64_t)(T0 + 17) * 1000000000u;
+    gc.n_sources = 300;
+    sd_gen *g;
+    char err[SD_ERRBUF_SIZE];
+    ck_assert_msg(sd_gen_create(&g, &gc, err) == 0, "%s", err);
+
+    struct cap a = {0}, b = {0};
+    struct chain ch = {0};
+    ck_assert_int_eq(sd_ft4_create(&ch.ft4, NULL, cap_emit, &a, err), 0);
+    sd_flowtuple_config fc;
+    sd_flowtuple_config_init(&fc);
+    fc.workers = 2;
+    fc.output = chain_out;
+    fc.user = &ch;
+    sd_flowtuple *ft;
+    ck_assert_msg(sd_flowtuple_create(&ft, &fc, err) == 0, "%s", err);
+    uint64_t ipv4 = 0;
+    for (unsigned k = 0;; k++) {
+        const sd_packet *pk[BATCH];
+        int r = sd_gen_next(g, pk, BATCH);
+        if (r == SD_EOF)
+            break;
+        ck_assert_int_gt(r, 0);
+        for (int i = 0; i < r; i++) {
+            sd_parsed ps;
+            (void)sd_parse(pk[i], &ps);
+            ipv4 += ps.ip_version == 4;
+        }
+        /* batches alternate between the two workers, as round-robin
+         * multicast streams would */
+        ck_assert_int_eq(sd_flowtuple_add(sd_flowtuple_worker_get(ft, k % 2), pk, NULL, NULL,
+                                          (size_t)r), r);
+    }
+    ck_assert_int_eq(sd_flowtuple_finish(ft), 0);
+    sd_flowtuple_destroy(ft);
+    sd_gen_destroy(g);
+    ck_assert_int_eq(sd_ft4_flush(ch.ft4), 0);
+    sd_ft4_destroy(ch.ft4);
+    ck_assert_int_ge(a.calls, 2);
+    ck_assert_uint_eq(ch.packets, ipv4);
+
+    /* the file path: each FT3 interval sorted as in a sorted FT3 file */
+    for (size_t i = 0, j; i < ch.n; i = j) {
+        for (j = i; j < ch.n && ch.all[j].time == ch.all[i].time; j++)
+            ;
+        qsort(ch.all + i, j - i, sizeof *ch.all, cmp_ft3_file);
+    }
+    sd_ft4 *f;
+    ck_assert_int_eq(sd_ft4_create(&f, NULL, cap_emit, &b, err), 0);
+    ck_assert_int_eq(sd_ft4_add(f, ch.all, ch.n), 0);
+    ck_assert_int_eq(sd_ft4_flush(f), 0);
+    sd_ft4_stats st = {.size = sizeof st};
+    ck_assert_int_eq(sd_ft4_get_stats(f, &st), 0);
+    ck_assert_uint_eq(st.early_records, 0);
+    sd_ft4_destroy(f);
+
+    ck_assert_int_eq(a.calls, b.calls);
+    for (int i = 0; i < a.calls; i++) {
+        ck_assert_uint_eq(a.time[i] % 300, 0);
+        ck_assert_uint_eq(a.time[i], b.time[i]);
+        ck_assert_uint_eq(a.count[i], b.count[i]);
+    }
+    ck_assert_uint_eq(a.n, b.n);
+    ck_assert(memcmp(a.r, b.r, a.n * sizeof *a.r) == 0);
+    uint64_t p = 0;
+    for (size_t i = 0; i < a.n; i++)
+        p += a.r[i].packet_cnt;
+    ck_assert_uint_eq(p, ipv4);
+    free(ch.all);
+    cap_free(&a);
+    cap_free(&b);
+}
+END_TEST
+
 /* ------------------------------------------------------------ intervals */
 
 START_TEST(interval_alignment)
@@ -614,7 +739,7 @@ START_TEST(interval_alignment)
     sd_ft4_config cfg;
     sd_ft4_config_init(&cfg);
     cfg.interval = 3600;
-    struct cap d = {0};
+    struct cap d = {.interval = 3600};
     sd_ft4 *f;
     ck_assert_int_eq(sd_ft4_create(&f, &cfg, cap_emit, &d, NULL), 0);
     ck_assert_int_eq(sd_ft4_add(f, r, 3), 0);
@@ -867,6 +992,7 @@ static Suite *ft4_suite(void)
     tcase_set_timeout(tc, 120);
     tcase_add_test(tc, order_independent_and_matches_reference);
     tcase_add_test(tc, from_tables_equals_from_file);
+    tcase_add_test(tc, from_packets_equals_from_ft3);
     suite_add_tcase(s, tc);
     tc = tcase_create("intervals");
     tcase_add_test(tc, interval_alignment);
