@@ -22,5 +22,6 @@
 #include <stardust/tag.h>
 #include <stardust/tagger_config.h>
 #include <stardust/flowtuple.h>
+#include <stardust/avro.h>
 
 #endif
