@@ -84,7 +84,7 @@ SD_API int sd_avro_codec_supported(int codec);
 typedef struct sd_avro_writer_opts {
     size_t size;          /* sizeof(sd_avro_writer_opts), set by _init() */
     int codec;            /* enum sd_avro_codec; default SD_AVRO_DEFLATE */
-    int level;            /* deflate level 1..9, -1 (default): zlib's default */
+    int level;            /* deflate level 1..9; -1 (default): 1, the fastest */
     size_t block_size;    /* uncompressed bytes per block; default 16384 */
     int done_file;        /* 1: create an empty PATH.done after the rename */
 } sd_avro_writer_opts;
