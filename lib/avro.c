@@ -1043,7 +1043,7 @@ struct sd_avro_reader {
     z_stream zs;
     int zinit;
     int pending;            /* error to return at the next read */
-    int done;               /* SD_EOF reached */
+    int sticky;             /* SD_EOF or a block error: returned for ever */
     avro_value_iface_t *iface;
     avro_value_t value;
     int have_value, value_ok;
@@ -1409,8 +1409,7 @@ static int need_record(struct sd_avro_reader *r)
 {
     if (r->pending) {
         int rc = r->pending;
-        if (rc != SD_EOF)
-            r->pending = 0;
+        r->pending = r->sticky;
         return rc;
     }
     if (r->left > 0)
@@ -1424,8 +1423,10 @@ static int need_record(struct sd_avro_reader *r)
         return rc;
     }
     int rc = next_block(r);
-    if (rc == SD_EOF)
-        r->pending = SD_EOF;
+    /* The end, and a damaged block (after which no record can be found),
+     * stay: every later read returns them again. */
+    if (rc < 0)
+        r->pending = r->sticky = rc;
     return rc;
 }
 

@@ -197,6 +197,10 @@ SD_API uint64_t sd_avro_reader_offset(const sd_avro_reader *r);
 SD_API SD_NODISCARD int sd_avro_read_ft3(sd_avro_reader *r, sd_ft3_record *recs, size_t n);
 SD_API SD_NODISCARD int sd_avro_read_ft4(sd_avro_reader *r, sd_ft4_record *recs, size_t n);
 
+/* After a bad record the rest of its block is skipped and the next read
+ * goes on with the next block; after a damaged block (or the end) every
+ * read returns the same error (SD_EOF). */
+
 /* The next record as its Avro binary encoding, checked against the writer
  * schema. Returns 1 with *datum and *len set (borrowed until the next read on
  * r), SD_EOF, or a negative sd_err. Since: 0.4 */
