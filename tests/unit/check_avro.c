@@ -332,6 +332,63 @@ START_TEST(ft4_round_trip)
 }
 END_TEST
 
+/* avro-c's own file reader reads what we write, user metadata included. */
+START_TEST(avro_c_reads_our_files)
+{
+    enum { N = 2000 };
+    static sd_ft3_record in[N];
+    static sd_ft4_record in4[N];
+    for (size_t i = 0; i < N; i++) {
+        make_ft3(&in[i], i);
+        make_ft4(&in4[i], i, SD_FT4_V2);
+    }
+    for (size_t c = 0; c < sizeof codecs / sizeof codecs[0]; c++) {
+        for (int kind = 0; kind < 2; kind++) {
+            const char *path = tmp_path("avroc.avro");
+            sd_avro_writer *w = open_writer(path, kind ? SD_AVRO_SCHEMA_FT4 : SD_AVRO_SCHEMA_FT3, codecs[c], 1000);
+            if (kind)
+                ck_assert_int_eq(sd_avro_write_ft4(w, in4, N), N);
+            else
+                ck_assert_int_eq(sd_avro_write_ft3(w, in, N), N);
+            ck_assert_int_eq(sd_avro_writer_close(w, NULL), 0);
+            avro_file_reader_t r;
+            ck_assert_int_eq(avro_file_reader(path, &r), 0);
+            avro_schema_t ws = avro_file_reader_get_writer_schema(r);
+            avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
+            avro_value_t v, f;
+            ck_assert_int_eq(avro_generic_value_new(iface, &v), 0);
+            size_t n = 0;
+            while (n < N && avro_file_reader_read_value(r, &v) == 0) {
+                int64_t l = -1;
+                const char *str = NULL;
+                size_t len = 0;
+                ck_assert_int_eq(avro_value_get_by_index(&v, 1, &f, NULL), 0); /* src_ip */
+                ck_assert_int_eq(avro_value_get_long(&f, &l), 0);
+                ck_assert_int_eq(l, kind ? in4[n].src_ip : in[n].src_ip);
+                ck_assert_int_eq(avro_value_get_by_index(&v, 5, &f, NULL), 0); /* FT4 packet_cnt */
+                if (kind) {
+                    ck_assert_int_eq(avro_value_get_long(&f, &l), 0);
+                    ck_assert_int_eq(l, (int64_t)in4[n].packet_cnt);
+                    size_t cnt = 9;
+                    ck_assert_int_eq(avro_value_get_by_index(&v, 15, &f, NULL), 0); /* common_ttls */
+                    ck_assert_int_eq(avro_value_get_size(&f, &cnt), 0);
+                    ck_assert_uint_eq(cnt, in4[n].common_ttls.n);
+                }
+                ck_assert_int_eq(avro_value_get_by_index(&v, kind ? 23 : 16, &f, NULL), 0); /* netacq_continent */
+                ck_assert_int_eq(avro_value_get_string(&f, &str, &len), 0);
+                ck_assert_uint_eq(len, 3);
+                ck_assert_int_eq(memcmp(str, kind ? in4[n].netacq_continent : in[n].netacq_continent, 2), 0);
+                n++;
+            }
+            ck_assert_uint_eq(n, N);
+            avro_value_decref(&v);
+            avro_value_iface_decref(iface);
+            avro_file_reader_close(r);
+        }
+    }
+}
+END_TEST
+
 /* An independent encoder of one FT4 record of a given version. */
 static size_t zz(uint8_t *p, int64_t v)
 {
@@ -1028,6 +1085,7 @@ int main(void)
     tcase_add_test(tc, ft3_round_trip);
     tcase_add_test(tc, ft4_round_trip);
     tcase_add_test(tc, ft4_v0_v1_read);
+    tcase_add_test(tc, avro_c_reads_our_files);
     tcase_add_test(tc, ft4_needs_metadata);
     tcase_add_test(tc, bad_records_refused);
     tcase_add_test(tc, corsarotrace_golden_files);
