@@ -23,6 +23,25 @@
 #include "internal.h"
 #include "testutil.h"
 
+/* avro-c 1.11.1's avro_file_reader() leaks parts of the header it parses
+ * (26 allocations per file with any file, ours or goavro's): keep LeakSanitizer
+ * away from those calls, not from ours. */
+#if defined(__SANITIZE_ADDRESS__)
+#define SD_LSAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define SD_LSAN 1
+#endif
+#endif
+#ifdef SD_LSAN
+#include <sanitizer/lsan_interface.h>
+#define LSAN_OFF() __lsan_disable()
+#define LSAN_ON() __lsan_enable()
+#else
+#define LSAN_OFF() ((void)0)
+#define LSAN_ON() ((void)0)
+#endif
+
 static char g_tmpdir[64];
 
 static const char *tmp_path(const char *name)
@@ -352,7 +371,9 @@ START_TEST(avro_c_reads_our_files)
                 ck_assert_int_eq(sd_avro_write_ft3(w, in, N), N);
             ck_assert_int_eq(sd_avro_writer_close(w, NULL), 0);
             avro_file_reader_t r;
+            LSAN_OFF();
             ck_assert_int_eq(avro_file_reader(path, &r), 0);
+            LSAN_ON();
             avro_schema_t ws = avro_file_reader_get_writer_schema(r);
             avro_value_iface_t *iface = avro_generic_class_from_schema(ws);
             avro_value_t v, f;
