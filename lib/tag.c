@@ -12,11 +12,13 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <stardust/filterbits.h>
 #include <stardust/tag.h>
 
+#include "filterbits_int.h"
 #include "geo_int.h"
 #include "internal.h"
 #include "lpm_int.h"
@@ -24,17 +26,28 @@
 
 /* Packets handled per step: parsed (when the caller gives no parse
  * results) and filtered in one go, on the stack (no allocation). */
-#define SD__TAG_CHUNK 64
+#define SD__TAG_CHUNK SD__FB_BATCH
 
-/* The provider part of a tag, as it is copied into sd_tags. */
+/* The provider part of a tag, as it is copied into sd_tags (the four codes
+ * in sd_tags' order, so they copy as one 8-byte block). */
 struct sd__tag_ans {
     uint32_t providers; /* SD_TAG_MAXMIND | SD_TAG_NETACQ | SD_TAG_PFX2AS */
     uint32_t prefixasn;
     uint16_t netacq_region;
-    char maxmind_country[2], maxmind_continent[2];
-    char netacq_country[2], netacq_continent[2];
+    char maxmind_country[2], netacq_country[2];
+    char maxmind_continent[2], netacq_continent[2];
     uint32_t netacq_polygon[8];
 };
+
+_Static_assert(offsetof(struct sd__tag_ans, netacq_continent) ==
+                   offsetof(struct sd__tag_ans, maxmind_country) + 6 &&
+               offsetof(sd_tags, netacq_continent) == offsetof(sd_tags, maxmind_country) + 6 &&
+               offsetof(sd_tags, netacq_country) == offsetof(sd_tags, maxmind_country) + 2 &&
+               offsetof(sd_tags, maxmind_continent) == offsetof(sd_tags, maxmind_country) + 4,
+               "the four codes copy as one block");
+
+/* The answer of an address no provider knows. */
+static const struct sd__tag_ans no_ans;
 
 struct sd_tagger {
     struct sd__handle h;
@@ -224,61 +237,38 @@ int sd_tagger_freeze(sd_tagger *t)
     return 0;
 }
 
-/* One packet; v is the LPM value of its IPv4 source (SD_LPM_NONE without
- * providers). */
-static inline void tag_one(const sd_tagger *t, const sd_parsed *p, const sd_packet *pkt,
-                           uint64_t filterbits, uint32_t v, sd_tags *out)
+/* Packet j of a batch, with its filter bits, transport fields and flow
+ * hash from sd__filterbits_batch() and the provider answer of its IPv4
+ * source. Every field of *out is written (no memset: this is the tagger's
+ * inner loop). */
+static inline void tag_one(const sd_parsed *p, const sd_packet *pkt, const struct sd__fb_batch *c,
+                           size_t j, const struct sd__tag_ans *a, sd_tags *out)
 {
-    memset(out, 0, sizeof *out);
-    if (SD__UNLIKELY(pkt == NULL))
-        return;
     /* tags.md §4, §2.3 (recommended): only an IPv4 header behind EtherType
      * 0x0800 (or a raw/loopback IPv4 link) is tagged; IPv6, ARP, a header
      * claiming another version and L2-only frames are NOTIP. */
-    if (SD__UNLIKELY(!(p->flags & SD_P_IP4) || p->ip_version != 4 || pkt->data == NULL)) {
-        out->filterbits = SD_FB(SD_FILTER_NOTIP);
+    if (SD__UNLIKELY(pkt == NULL || !(p->flags & SD_P_IP4) || p->ip_version != 4 ||
+                     pkt->data == NULL)) {
+        memset(out, 0, sizeof *out);
+        out->filterbits = pkt != NULL ? SD_FB(SD_FILTER_NOTIP) : 0;
         return;
     }
-    out->filterbits = filterbits;
-
-    /* tags.md §1.2: a transport header exists unless this is a later
-     * fragment or the IPv4 header (IHL*4) is not all captured. */
-    if (p->l4_off != 0 && !(p->flags & SD_P_FRAG_LATER) && p->l4_off <= pkt->caplen) {
-        const uint8_t *l4 = pkt->data + p->l4_off;
-        const uint32_t rem = pkt->caplen - p->l4_off;
-        const uint8_t proto = p->proto;
-        uint16_t sp = 0, dp = 0;
-        uint8_t fl = 0;
-        if (proto == 6 || proto == 17) {
-            if (rem >= 4) {
-                sp = sd__be16(l4);
-                dp = sd__be16(l4 + 2);
-            }
-            if (proto == 6 && rem >= 20)
-                fl = l4[13]; /* §1.3: raw flags byte, ECE/CWR included */
-        } else if (proto == 1 && rem >= 2) {
-            sp = l4[0];
-            dp = l4[1];
-        }
-        out->protocol = proto;
-        out->src_port = sp;
-        out->dest_port = dp;
-        out->ft_hash = sd__ft_hash(p->src4, p->dst4, sp, dp, p->ttl, fl, proto,
-                                  (uint16_t)p->ip_len);
-        out->providers_used = SD_TAG_BASIC;
-    }
-
-    if (v == SD_LPM_NONE)
-        return;
-    const struct sd__tag_ans *a = &t->ans[v];
-    out->providers_used |= a->providers;
-    out->prefixasn = a->prefixasn;
+    /* tags.md §1.2: the basic tags exist unless this is a later fragment
+     * or the IPv4 header (IHL*4) is not all captured. */
+    const uint32_t basic = c->l4ok[j] & 1u;
+    out->providers_used = basic * SD_TAG_BASIC | a->providers;
     out->netacq_region = a->netacq_region;
+    out->src_port = (uint16_t)c->sport[j];
     memcpy(out->netacq_polygon, a->netacq_polygon, sizeof out->netacq_polygon);
-    memcpy(out->maxmind_country, a->maxmind_country, 2);
-    memcpy(out->maxmind_continent, a->maxmind_continent, 2);
-    memcpy(out->netacq_country, a->netacq_country, 2);
-    memcpy(out->netacq_continent, a->netacq_continent, 2);
+    out->prefixasn = a->prefixasn;
+    memcpy((char *)out + offsetof(sd_tags, maxmind_country),
+           (const char *)a + offsetof(struct sd__tag_ans, maxmind_country), 8); /* 4 codes */
+    out->dest_port = (uint16_t)c->dport[j];
+    out->protocol = (uint8_t)(p->proto & c->l4ok[j]);
+    out->pad0 = 0;
+    out->filterbits = c->fb[j];
+    out->ft_hash = c->hash[j];
+    out->pad1 = 0;
 }
 
 int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *parsed,
@@ -287,27 +277,26 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
     if (t == NULL || n > INT_MAX || (n > 0 && (pkts == NULL || out == NULL)) || !t->frozen)
         return SD_ERR_INVAL;
     sd_parsed buf[SD__TAG_CHUNK];
-    uint64_t fb[SD__TAG_CHUNK];
-    uint32_t src[SD__TAG_CHUNK], val[SD__TAG_CHUNK];
+    struct sd__fb_batch c;
+    uint32_t val[SD__TAG_CHUNK];
     for (size_t i = 0; i < n; i += SD__TAG_CHUNK) {
         const size_t k = n - i < SD__TAG_CHUNK ? n - i : SD__TAG_CHUNK;
         const sd_parsed *ps = parsed != NULL ? parsed + i : buf;
         /* A NULL pkts[j] gets a zeroed buf[j] (and all-zero tags). */
         if (parsed == NULL)
             (void)sd_parse_bulk(pkts + i, buf, k);
-        (void)sd_filterbits_bulk(ps, pkts + i, fb, k);
-        /* one bulk lookup of the sources (prefetched; the values of
-         * non-IPv4 packets are not used) */
+        sd__filterbits_batch(ps, pkts + i, k, &c);
         if (t->lpm != NULL) {
+            /* one bulk lookup of the IPv4 sources (prefetched; 0 for the
+             * others, whose values are not used) */
+            sd_lpm_lookup4_bulk(t->lpm, c.src, val, k);
             for (size_t j = 0; j < k; j++)
-                src[j] = ps[j].src4;
-            sd_lpm_lookup4_bulk(t->lpm, src, val, k);
+                tag_one(&ps[j], pkts[i + j], &c, j,
+                        val[j] != SD_LPM_NONE ? &t->ans[val[j]] : &no_ans, &out[i + j]);
         } else {
             for (size_t j = 0; j < k; j++)
-                val[j] = SD_LPM_NONE;
+                tag_one(&ps[j], pkts[i + j], &c, j, &no_ans, &out[i + j]);
         }
-        for (size_t j = 0; j < k; j++)
-            tag_one(t, &ps[j], pkts[i + j], fb[j], val[j], &out[i + j]);
     }
     return (int)n;
 }

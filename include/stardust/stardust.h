@@ -23,5 +23,6 @@
 #include <stardust/tagger_config.h>
 #include <stardust/flowtuple.h>
 #include <stardust/avro.h>
+#include <stardust/interval.h>
 
 #endif

@@ -26,13 +26,18 @@ trap cleanup EXIT
 
 # wait_for FILE PATTERN [COUNT]: until FILE has COUNT lines matching PATTERN
 # (default 1); at most 20 s.
+# A FILE not created yet counts 0 lines (grep -c then prints nothing).
+count_lines() {
+    cl_c=$(grep -c -- "$2" "$1" 2>/dev/null) || true
+    echo "${cl_c:-0}"
+}
 wait_for() {
     wf_n=${3:-1} wf_i=0
-    while [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -lt "$wf_n" ] && [ $wf_i -lt 200 ]; do
+    while [ "$(count_lines "$1" "$2")" -lt "$wf_n" ] && [ $wf_i -lt 200 ]; do
         sleep 0.1
         wf_i=$((wf_i + 1))
     done
-    [ "$(grep -c -- "$2" "$1" 2>/dev/null || true)" -ge "$wf_n" ]
+    [ "$(count_lines "$1" "$2")" -ge "$wf_n" ]
 }
 
 # Tagged stream of the tagger: group 225.44.0.2, beacon port 44001; its

@@ -11,10 +11,12 @@
 
 #include <pcap/pcap.h>
 #include <stdint.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <stardust/err.h>
 #include <stardust/filterbits.h>
+#include <stardust/gen.h>
 #include <stardust/parse.h>
 #include "testutil.h"
 
@@ -562,6 +564,116 @@ START_TEST(test_golden_synscan)
 }
 END_TEST
 
+/* sd_filterbits_bulk() evaluates packets in vector lanes: every packet must
+ * get the bits a call for it alone gives, whichever lane it lands in, so
+ * the bulk call starts at every offset 0..8 of the same packets. */
+static void bulk_equals_single(const sd_packet *pk, size_t n)
+{
+    const sd_packet **pp = malloc(n * sizeof *pp);
+    sd_parsed *pr = malloc(n * sizeof *pr);
+    uint64_t *single = malloc(n * sizeof *single), *bulk = malloc(n * sizeof *bulk);
+    ck_assert(pp && pr && single && bulk);
+    for (size_t i = 0; i < n; i++) {
+        pp[i] = &pk[i];
+        (void)sd_parse(&pk[i], &pr[i]);
+        single[i] = sd_filterbits(&pr[i], &pk[i]);
+    }
+    for (size_t off = 0; off <= 8 && off < n; off++) {
+        ck_assert_int_eq(sd_filterbits_bulk(pr + off, pp + off, bulk + off, n - off),
+                         (int)(n - off));
+        for (size_t i = off; i < n; i++)
+            ck_assert_msg(bulk[i] == single[i], "packet %zu (bulk from %zu): 0x%llx, alone 0x%llx",
+                          i, off, (unsigned long long)bulk[i], (unsigned long long)single[i]);
+    }
+    free(pp);
+    free(pr);
+    free(single);
+    free(bulk);
+}
+
+START_TEST(test_bulk_lanes_golden)
+{
+    static const char *const files[] = {"tags/filters-input.pcap",
+                                        "ndag/real/input/100_packets.pcap",
+                                        "ndag/real/input/synscan.pcap"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char eb[PCAP_ERRBUF_SIZE];
+        pcap_t *pc = pcap_open_offline(sd_test_data(files[f]), eb);
+        ck_assert_msg(pc != NULL, "%s", eb);
+        size_t n = 0, cap = 4096;
+        sd_packet *pk = calloc(cap, sizeof *pk);
+        ck_assert(pk != NULL);
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        while (pcap_next_ex(pc, &h, &data) == 1) {
+            ck_assert_uint_lt(n, cap);
+            uint8_t *copy = malloc(h->caplen ? h->caplen : 1);
+            ck_assert(copy != NULL);
+            memcpy(copy, data, h->caplen);
+            pk[n++] = (sd_packet){.data = copy, .caplen = h->caplen, .wirelen = h->len,
+                                  .linktype = (uint16_t)pcap_datalink(pc)};
+        }
+        pcap_close(pc);
+        ck_assert_uint_gt(n, 99);
+        bulk_equals_single(pk, n);
+        for (size_t i = 0; i < n; i++)
+            free((void *)pk[i].data);
+        free(pk);
+    }
+}
+END_TEST
+
+/* The same over every kind of packet sd-gen makes (IPv4 and IPv6 TCP, UDP,
+ * ICMP, fragments, ...), and with a NULL packet in the middle. */
+START_TEST(test_bulk_lanes_gen)
+{
+    sd_gen_config cfg;
+    sd_gen_config_init(&cfg);
+    cfg.count = 20000;
+    char eb[SD_ERRBUF_SIZE];
+    sd_gen *g = NULL;
+    ck_assert_msg(sd_gen_create(&g, &cfg, eb) == 0, "%s", eb);
+    sd_packet *pk = calloc(cfg.count, sizeof *pk);
+    ck_assert(pk != NULL);
+    size_t n = 0;
+    for (;;) {
+        const sd_packet *b[256];
+        int r = sd_gen_next(g, b, 256);
+        if (r <= 0)
+            break;
+        for (int i = 0; i < r; i++) {
+            uint8_t *copy = malloc(b[i]->caplen ? b[i]->caplen : 1);
+            ck_assert(copy != NULL);
+            memcpy(copy, b[i]->data, b[i]->caplen);
+            pk[n] = *b[i];
+            pk[n++].data = copy;
+        }
+    }
+    sd_gen_destroy(g);
+    ck_assert_uint_eq(n, cfg.count);
+    bulk_equals_single(pk, n);
+    for (size_t i = 0; i < n; i++)
+        free((void *)pk[i].data);
+    free(pk);
+
+    /* NULL packets: bits 0, the neighbours unaffected */
+    struct spec syn = {SYN4};
+    (void)run(&syn, NULL);
+    sd_packet one = {.data = frame, .caplen = 14 + 20 + 24, .wirelen = 58,
+                     .linktype = SD_LINK_ETHERNET};
+    const sd_packet *pp[11];
+    sd_parsed pr[11];
+    uint64_t out[11];
+    for (int i = 0; i < 11; i++) {
+        pp[i] = i == 5 ? NULL : &one;
+        (void)sd_parse(&one, &pr[i]);
+    }
+    ck_assert_int_eq(sd_filterbits_bulk(pr, pp, out, 11), 11);
+    for (int i = 0; i < 11; i++)
+        ck_assert_uint_eq(out[i], i == 5 ? 0 : sd_filterbits(&pr[i], &one));
+}
+END_TEST
+
 static Suite *filterbits_suite(void)
 {
     Suite *s = suite_create("filterbits");
@@ -588,6 +700,8 @@ static Suite *filterbits_suite(void)
     tcase_add_test(tc, test_golden_filters_input);
     tcase_add_test(tc, test_golden_100_packets);
     tcase_add_test(tc, test_golden_synscan);
+    tcase_add_test(tc, test_bulk_lanes_golden);
+    tcase_add_test(tc, test_bulk_lanes_gen);
     suite_add_tcase(s, tc);
     return s;
 }

@@ -826,6 +826,76 @@ START_TEST(test_oom)
 }
 END_TEST
 
+/* sd_tag() works on batches in vector lanes: every packet must get the tags
+ * a call for it alone gives, whichever lane it lands in, so whole files are
+ * tagged in one call starting at each offset 0..8, with and without parse
+ * results. */
+static void batch_equals_single(const sd_tagger *t, const sd_packet *pk, size_t n)
+{
+    const sd_packet **pp = malloc(n * sizeof *pp);
+    sd_parsed *pr = malloc(n * sizeof *pr);
+    sd_tags *single = malloc(n * sizeof *single), *batch = malloc(n * sizeof *batch);
+    ck_assert(pp && pr && single && batch);
+    for (size_t i = 0; i < n; i++) {
+        pp[i] = &pk[i];
+        (void)sd_parse(&pk[i], &pr[i]);
+        ck_assert_int_eq(sd_tag(t, &pp[i], NULL, &single[i], 1), 1);
+    }
+    for (int use_parsed = 0; use_parsed < 2; use_parsed++)
+        for (size_t off = 0; off <= 8 && off < n; off++) {
+            memset(batch, 0xa5, n * sizeof *batch);
+            ck_assert_int_eq(sd_tag(t, pp + off, use_parsed ? pr + off : NULL, batch + off,
+                                    n - off),
+                             (int)(n - off));
+            for (size_t i = off; i < n; i++)
+                ck_assert_msg(memcmp(&batch[i], &single[i], sizeof batch[i]) == 0,
+                              "packet %zu (batch from %zu, parsed %d): filterbits 0x%llx/0x%llx "
+                              "hash %08x/%08x ports %u/%u providers %x/%x",
+                              i, off, use_parsed, (unsigned long long)batch[i].filterbits,
+                              (unsigned long long)single[i].filterbits, batch[i].ft_hash,
+                              single[i].ft_hash, batch[i].src_port, single[i].src_port,
+                              batch[i].providers_used, single[i].providers_used);
+        }
+    free(pp);
+    free(pr);
+    free(single);
+    free(batch);
+}
+
+START_TEST(test_batch_lanes)
+{
+    sd_tagger *t = tagger_with(SD_TAG_PFX2AS | SD_TAG_MAXMIND | SD_TAG_NETACQ);
+    static const char *const files[] = {"tags/filters-input.pcap",
+                                        "ndag/real/input/100_packets.pcap",
+                                        "ndag/real/input/synscan.pcap"};
+    for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
+        char eb[PCAP_ERRBUF_SIZE];
+        pcap_t *pc = pcap_open_offline(sd_test_data(files[f]), eb);
+        ck_assert_msg(pc != NULL, "%s", eb);
+        size_t n = 0, cap = 4096;
+        sd_packet *pk = calloc(cap, sizeof *pk);
+        ck_assert(pk != NULL);
+        struct pcap_pkthdr *h;
+        const u_char *data;
+        while (pcap_next_ex(pc, &h, &data) == 1) {
+            ck_assert_uint_lt(n, cap);
+            uint8_t *copy = malloc(h->caplen ? h->caplen : 1);
+            ck_assert(copy != NULL);
+            memcpy(copy, data, h->caplen);
+            pk[n++] = (sd_packet){.data = copy, .caplen = h->caplen, .wirelen = h->len,
+                                  .linktype = (uint16_t)pcap_datalink(pc)};
+        }
+        pcap_close(pc);
+        ck_assert_uint_gt(n, 99);
+        batch_equals_single(t, pk, n);
+        for (size_t i = 0; i < n; i++)
+            free((void *)pk[i].data);
+        free(pk);
+    }
+    sd_tagger_destroy(t);
+}
+END_TEST
+
 static Suite *tag_suite(void)
 {
     Suite *s = suite_create("tag");
@@ -850,6 +920,7 @@ static Suite *tag_suite(void)
     tcase_add_test(tc, test_golden_synscan);
     tcase_add_loop_test(tc, test_golden_subsets, 0, (int)(sizeof subsets / sizeof subsets[0]));
     tcase_add_test(tc, test_no_providers);
+    tcase_add_test(tc, test_batch_lanes);
     suite_add_tcase(s, tc);
     return s;
 }
