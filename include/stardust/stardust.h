@@ -23,5 +23,6 @@
 #include <stardust/tagger_config.h>
 #include <stardust/flowtuple.h>
 #include <stardust/interval.h>
+#include <stardust/avro.h>
 
 #endif
