@@ -92,7 +92,8 @@ static void help(void)
 
 struct outfile {
     sd_avro_writer *w;
-    uint64_t period;       /* rotation period of the open file */
+    uint64_t period;       /* rotation period of the open (or last) file */
+    int closed;            /* a file of this stream was closed: period is its */
     char path[PATH_MAX];
 };
 
@@ -199,6 +200,7 @@ static int close_file(struct writer *s, struct outfile *f)
     errbuf[0] = '\0';
     int rc = sd_avro_writer_close(f->w, errbuf);
     f->w = NULL;
+    f->closed = 1;
     if (rc != 0)
         return fail(s, rc, "%s", errbuf);
     s->files_written++;
@@ -281,7 +283,8 @@ static int on_chunk(void *user, const sd_ft_chunk_info *info, const sd_ft3_recor
     const uint64_t span = (uint64_t)s->interval * s->rotate;
     const uint64_t period = s->rotate ? info->time / span : 0;
     int rc;
-    if (f->w != NULL && period < f->period)
+    /* Never reopen (and so replace) a file of this run. */
+    if ((f->w != NULL || f->closed) && period < f->period + (f->w == NULL))
         return write_late(s, info, recs, n);
     if (f->w != NULL && period != f->period && (rc = close_file(s, f)) != 0)
         return rc;
@@ -291,8 +294,6 @@ static int on_chunk(void *user, const sd_ft_chunk_info *info, const sd_ft3_recor
         char path[PATH_MAX];
         if (file_name(s, info->time, s->interim ? info->worker : -1, path, sizeof path) != 0)
             return fail(s, SD_ERR_INVAL, "file name too long for template %s", s->tmpl);
-        if (access(path, F_OK) == 0)
-            return write_late(s, info, recs, n);
         if ((rc = open_file(s, f, path)) != 0)
             return rc;
         f->period = period;
