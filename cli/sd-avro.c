@@ -7,6 +7,7 @@
 
 #include <getopt.h>
 #include <inttypes.h>
+#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -236,44 +237,253 @@ static void csv_header(sd_cli_out *o, sd_avro_reader *r)
     sd_cli_out_char(o, '\n');
 }
 
-/* A generic record: JSON from avro-c, or CSV of the top-level fields
- * (complex fields as their JSON text). */
-static int emit_generic(sd_cli_out *o, sd_avro_reader *r, int csv)
+/* Generic records: Avro's JSON encoding (unions as {"type": value}, bytes
+ * and fixed as strings of code points 0-255, enums as their symbol), built
+ * in a buffer reused from record to record. avro-c's own avro_value_to_json()
+ * cuts bytes at the first NUL. */
+struct jbuf {
+    char *p;
+    size_t len, cap;
+    int failed;
+};
+
+static void jb_mem(struct jbuf *b, const void *s, size_t n)
+{
+    if (b->cap - b->len < n) {
+        size_t cap = b->cap ? b->cap : 4096;
+        while (cap - b->len < n)
+            cap *= 2;
+        char *q = realloc(b->p, cap);
+        if (q == NULL) {
+            b->failed = 1;
+            return;
+        }
+        b->p = q;
+        b->cap = cap;
+    }
+    memcpy(b->p + b->len, s, n);
+    b->len += n;
+}
+
+static void jb_str(struct jbuf *b, const char *s) { jb_mem(b, s, strlen(s)); }
+
+static void jb_printf(struct jbuf *b, const char *fmt, ...) SD_CLI_PRINTF(2, 3);
+static void jb_printf(struct jbuf *b, const char *fmt, ...)
+{
+    char tmp[64];
+    va_list ap;
+    va_start(ap, fmt);
+    int n = vsnprintf(tmp, sizeof tmp, fmt, ap);
+    va_end(ap);
+    if (n > 0)
+        jb_mem(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
+}
+
+/* A JSON string: text (UTF-8 kept, control characters escaped) or bytes
+ * (every byte outside printable ASCII as \u00XX). */
+static void jb_quoted(struct jbuf *b, const uint8_t *s, size_t n, int bytes)
+{
+    jb_mem(b, "\"", 1);
+    for (size_t i = 0; i < n; i++) {
+        uint8_t c = s[i];
+        if (c == '"' || c == '\\') {
+            char e[2] = {'\\', (char)c};
+            jb_mem(b, e, 2);
+        } else if (c < 0x20 || c == 0x7f || (bytes && c > 0x7f)) {
+            jb_printf(b, "\\u%04x", c);
+        } else {
+            jb_mem(b, &c, 1);
+        }
+    }
+    jb_mem(b, "\"", 1);
+}
+
+static void jb_value(struct jbuf *b, avro_value_t *v, int depth)
+{
+    if (depth > 64) {
+        jb_str(b, "null");
+        return;
+    }
+    switch (avro_value_get_type(v)) {
+    case AVRO_NULL:
+        jb_str(b, "null");
+        break;
+    case AVRO_BOOLEAN: {
+        int x = 0;
+        avro_value_get_boolean(v, &x);
+        jb_str(b, x ? "true" : "false");
+        break;
+    }
+    case AVRO_INT32: {
+        int32_t x = 0;
+        avro_value_get_int(v, &x);
+        jb_printf(b, "%" PRId32, x);
+        break;
+    }
+    case AVRO_INT64: {
+        int64_t x = 0;
+        avro_value_get_long(v, &x);
+        jb_printf(b, "%" PRId64, x);
+        break;
+    }
+    case AVRO_FLOAT:
+    case AVRO_DOUBLE: {
+        double x = 0;
+        if (avro_value_get_type(v) == AVRO_FLOAT) {
+            float f = 0;
+            avro_value_get_float(v, &f);
+            x = f;
+        } else {
+            avro_value_get_double(v, &x);
+        }
+        if (x != x || x - x != 0)
+            jb_str(b, "null"); /* JSON has no NaN or infinity */
+        else
+            jb_printf(b, "%.17g", x);
+        break;
+    }
+    case AVRO_STRING: {
+        const char *p = NULL;
+        size_t n = 0;
+        avro_value_get_string(v, &p, &n);
+        jb_quoted(b, (const uint8_t *)p, n > 0 ? n - 1 : 0, 0);
+        break;
+    }
+    case AVRO_BYTES:
+    case AVRO_FIXED: {
+        const void *p = NULL;
+        size_t n = 0;
+        if (avro_value_get_type(v) == AVRO_BYTES)
+            avro_value_get_bytes(v, &p, &n);
+        else
+            avro_value_get_fixed(v, &p, &n);
+        jb_quoted(b, p, n, 1);
+        break;
+    }
+    case AVRO_ENUM: {
+        int x = 0;
+        avro_value_get_enum(v, &x);
+        const char *sym = avro_schema_enum_get(avro_value_get_schema(v), x);
+        jb_quoted(b, (const uint8_t *)(sym ? sym : ""), sym ? strlen(sym) : 0, 0);
+        break;
+    }
+    case AVRO_ARRAY:
+    case AVRO_MAP:
+    case AVRO_RECORD: {
+        int arr = avro_value_get_type(v) == AVRO_ARRAY;
+        size_t n = 0;
+        avro_value_get_size(v, &n);
+        jb_str(b, arr ? "[" : "{");
+        for (size_t i = 0; i < n; i++) {
+            avro_value_t c;
+            const char *name = NULL;
+            if (avro_value_get_by_index(v, i, &c, &name) != 0)
+                break;
+            if (i > 0)
+                jb_mem(b, ",", 1);
+            if (!arr) {
+                jb_quoted(b, (const uint8_t *)(name ? name : ""), name ? strlen(name) : 0, 0);
+                jb_mem(b, ":", 1);
+            }
+            jb_value(b, &c, depth + 1);
+        }
+        jb_str(b, arr ? "]" : "}");
+        break;
+    }
+    case AVRO_UNION: {
+        avro_value_t br;
+        if (avro_value_get_current_branch(v, &br) != 0) {
+            jb_str(b, "null");
+            break;
+        }
+        if (avro_value_get_type(&br) == AVRO_NULL) {
+            jb_str(b, "null");
+            break;
+        }
+        avro_schema_t bs = avro_value_get_schema(&br);
+        const char *tn = avro_schema_type_name(bs);
+        if (is_avro_named_type(bs) && avro_schema_namespace(bs) != NULL && avro_schema_namespace(bs)[0]) {
+            char full[512];
+            snprintf(full, sizeof full, "%s.%s", avro_schema_namespace(bs), tn);
+            jb_str(b, "{");
+            jb_quoted(b, (const uint8_t *)full, strlen(full), 0);
+        } else {
+            jb_str(b, "{");
+            jb_quoted(b, (const uint8_t *)(tn ? tn : ""), tn ? strlen(tn) : 0, 0);
+        }
+        jb_mem(b, ":", 1);
+        jb_value(b, &br, depth + 1);
+        jb_str(b, "}");
+        break;
+    }
+    default:
+        jb_str(b, "null");
+    }
+}
+
+/* A generic record: one JSON line, or a CSV row of its top-level fields
+ * (strings as they are, numbers, null empty, anything else as JSON). */
+static int emit_generic(sd_cli_out *o, sd_avro_reader *r, int csv, struct jbuf *b)
 {
     avro_value_t *v = sd_avro_reader_value(r);
-    if (!csv || sd_avro_field_count(r) == 0) {
-        char *json = NULL;
-        if (avro_value_to_json(v, 1, &json) != 0)
+    int n = sd_avro_field_count(r);
+    if (!csv || n == 0) {
+        b->len = 0;
+        jb_value(b, v, 0);
+        if (b->failed)
             return -1;
         if (csv)
-            csv_field(o, json, strlen(json));
+            csv_field(o, b->p, b->len);
         else
-            sd_cli_out_str(o, json);
+            sd_cli_out_mem(o, b->p, b->len);
         sd_cli_out_char(o, '\n');
-        free(json);
         return 0;
     }
-    int n = sd_avro_field_count(r);
     for (int i = 0; i < n; i++) {
         if (i > 0)
             sd_cli_out_char(o, ',');
-        int64_t l;
-        double d;
-        const char *s;
-        size_t len;
-        if (sd_avro_get_long(r, i, &l) == 0) {
-            sd_cli_out_i64(o, l);
-        } else if (sd_avro_get_string(r, i, &s, &len) == 0) {
-            csv_field(o, s, len);
-        } else if (sd_avro_get_double(r, i, &d) == 0) {
-            sd_cli_out_printf(o, "%.17g", d);
-        } else {
-            avro_value_t f;
-            char *json = NULL;
-            if (avro_value_get_by_index(v, (size_t)i, &f, NULL) == 0 && avro_value_to_json(&f, 1, &json) == 0) {
-                csv_field(o, json, strlen(json));
-                free(json);
-            }
+        avro_value_t f;
+        if (avro_value_get_by_index(v, (size_t)i, &f, NULL) != 0)
+            return -1;
+        if (avro_value_get_type(&f) == AVRO_UNION) {
+            avro_value_t br;
+            if (avro_value_get_current_branch(&f, &br) != 0)
+                return -1;
+            f = br;
+        }
+        switch (avro_value_get_type(&f)) {
+        case AVRO_NULL:
+            break;
+        case AVRO_STRING: {
+            const char *p = NULL;
+            size_t len = 0;
+            avro_value_get_string(&f, &p, &len);
+            csv_field(o, p, len > 0 ? len - 1 : 0);
+            break;
+        }
+        case AVRO_ENUM: {
+            int x = 0;
+            avro_value_get_enum(&f, &x);
+            const char *sym = avro_schema_enum_get(avro_value_get_schema(&f), x);
+            if (sym != NULL)
+                csv_field(o, sym, strlen(sym));
+            break;
+        }
+        case AVRO_BOOLEAN:
+        case AVRO_INT32:
+        case AVRO_INT64:
+        case AVRO_FLOAT:
+        case AVRO_DOUBLE:
+            b->len = 0;
+            jb_value(b, &f, 0);
+            sd_cli_out_mem(o, b->p, b->len);
+            break;
+        default:
+            b->len = 0;
+            jb_value(b, &f, 0);
+            if (b->failed)
+                return -1;
+            csv_field(o, b->p, b->len);
         }
     }
     sd_cli_out_char(o, '\n');
@@ -301,6 +511,7 @@ static int cmd_cat(char **files, int nfiles, int csv)
     int status = SD_CLI_EXIT_OK;
     static sd_ft3_record ft3[BATCH];
     static sd_ft4_record ft4[BATCH];
+    struct jbuf jb = {NULL, 0, 0, 0};
     for (int f = 0; f < nfiles && !sd_cli_stop; f++) {
         sd_avro_reader *r;
         if (open_file(files[f], &r) < 0) {
@@ -325,8 +536,8 @@ static int cmd_cat(char **files, int nfiles, int csv)
                     emit_ft4(&e, &ft4[i], ver);
         } else {
             while ((rc = sd_avro_reader_next(r)) > 0 && !sd_cli_stop)
-                if (emit_generic(&o, r, csv) < 0) {
-                    sd_cli_error("%s: cannot render record %" PRIu64 " as JSON", files[f],
+                if (emit_generic(&o, r, csv, &jb) < 0) {
+                    sd_cli_error("%s: record %" PRIu64 ": out of memory", files[f],
                                  sd_avro_reader_records(r));
                     rc = SD_ERR_FORMAT;
                     break;
@@ -341,6 +552,7 @@ static int cmd_cat(char **files, int nfiles, int csv)
         if (o.failed)
             break;
     }
+    free(jb.p);
     if (sd_cli_out_close(&o) != 0) {
         sd_cli_error("write error: %s", strerror(o.err));
         status = SD_CLI_EXIT_RUNTIME;

@@ -1323,8 +1323,9 @@ static int inflate_block(struct sd_avro_reader *r, const uint8_t *data, size_t l
                 return BLOCK_ERR(r, SD_ERR_NOMEM, "%s", "out of memory");
         }
     }
-    if (r->zs.avail_in != 0)
-        return BLOCK_ERR(r, SD_ERR_FORMAT, "%u bytes after the end of the deflate data", r->zs.avail_in);
+    /* Bytes after the end of the deflate stream are ignored, as Java and
+     * Python readers do: python3-avro's writer leaves 3 bytes of the zlib
+     * checksum there. */
     *outlen = used;
     return 0;
 }
