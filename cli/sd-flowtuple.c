@@ -113,7 +113,8 @@ struct writer {
     char err[SD_ERRBUF_SIZE + PATH_MAX];
 };
 
-/* Create the directories of rel (a path relative to dir) that do not exist. */
+/* Create the missing directories of path from offset from on (those a
+ * template like %Y/%m/... names inside DIR). */
 static int make_parents(const char *path, size_t from)
 {
     char buf[PATH_MAX];
@@ -372,7 +373,6 @@ struct worker {
     int eof;                   /* no more batches */
     int *failed;               /* shared: first worker error */
     pthread_mutex_t *fail_mu;
-    const sd_flowtuple *ft;
 };
 
 static void *worker_main(void *arg)
