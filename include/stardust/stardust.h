@@ -24,5 +24,6 @@
 #include <stardust/flowtuple.h>
 #include <stardust/interval.h>
 #include <stardust/avro.h>
+#include <stardust/ft4.h>
 
 #endif
