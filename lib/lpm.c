@@ -341,6 +341,8 @@ static int build_child(struct build *st, uint64_t a0, uint32_t *entry)
     return 0;
 }
 
+int sd__lpm_no_popcnt;
+
 static int have_popcnt(void);
 
 /* Build l's IPv4 table from the boundaries b (see struct bounds4). */
@@ -722,10 +724,12 @@ __attribute__((target("popcnt"), noinline)) static void bulk4_popcnt(const struc
     bulk4(node, run, addrs, out, n, 1);
 }
 
+/* The CPU model is filled in by a constructor of the runtime, before any
+ * sd_lpm exists, so this only reads it (no __builtin_cpu_init(), which
+ * would write it from concurrent freezes). */
 static int have_popcnt(void)
 {
-    __builtin_cpu_init();
-    return __builtin_cpu_supports("popcnt");
+    return !sd__lpm_no_popcnt && __builtin_cpu_supports("popcnt");
 }
 #else
 static int have_popcnt(void)

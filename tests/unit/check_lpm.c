@@ -983,10 +983,14 @@ static void check4(const sd_lpm *l, const struct ref *r, size_t n, uint32_t a)
  * slot of a /18 node, a /18 whose 64 /24s alternate, and a split /24 at
  * the end of the space. Compared with the linear scan at every address of
  * the /16, at every prefix boundary and at random; bulk, ranges and an
- * overlay with a second table agree too. */
+ * overlay with a second table agree too; with and without POPCNT. */
 START_TEST(test_lpm_edges4)
 {
-    for (int with_default = 0; with_default < 2; with_default++) {
+    for (int variant = 0; variant < 4; variant++) {
+        int with_default = variant & 1;
+        /* Both ways of counting bits: the POPCNT instruction (where the CPU
+         * has it) and the portable one. */
+        sd__lpm_no_popcnt = variant >> 1;
         enum { MAXN = 2048 };
         struct ref *r = calloc(MAXN, sizeof *r);
         ck_assert_ptr_nonnull(r);
@@ -1060,6 +1064,15 @@ START_TEST(test_lpm_edges4)
         sd_lpm_destroy(l);
         free(r);
     }
+    sd__lpm_no_popcnt = 0;
+}
+END_TEST
+
+START_TEST(test_lpm_random4_generic)
+{
+    sd__lpm_no_popcnt = 1;
+    random_check(4, 3000, 0);
+    sd__lpm_no_popcnt = 0;
 }
 END_TEST
 
@@ -1070,6 +1083,7 @@ static Suite *lpm_suite(void)
     tcase_add_test(tc, test_lpm_basic);
     tcase_add_test(tc, test_lpm_random4);
     tcase_add_test(tc, test_lpm_random4_long);
+    tcase_add_test(tc, test_lpm_random4_generic);
     tcase_add_test(tc, test_lpm_random6);
     tcase_add_test(tc, test_lpm_nomem);
     suite_add_tcase(s, tc);
