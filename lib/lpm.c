@@ -1,23 +1,38 @@
 /* stardust: longest-prefix match (see include/stardust/lpm.h).
  *
- * IPv4: DIR-24-8. tbl24[addr >> 8] holds 0 (no match), value + 1, or
- * SD__LPM_GROUP | g, where group g is 256 entries of tbl8 indexed by the
- * low byte. Storing value + 1 makes "no match" the zero of calloc and lets
- * the lookup return entry - 1 without a branch (0 - 1 == SD_LPM_NONE).
- * Prefixes are applied shortest first, in insertion order within a length,
- * so longer prefixes overwrite shorter ones and later duplicates win.
+ * IPv4: a two-level table of run bitmaps, after the leaf bitmaps of Poptrie
+ * and the range tables of DXR, on a fixed 18-bit direct index. The prefixes
+ * are first flattened into the disjoint address ranges they cover (freeze4);
+ * the table then records, per block of addresses, where each run of equal
+ * values starts (build4):
  *
- * tbl24 lies in transparent huge pages (tbl24_alloc), and the bulk lookup
- * prefetches ahead: random lookups are bound by cache misses on the 64 MiB
- * table, and these two cut the TLB misses and overlap the cache misses.
+ *   node[addr >> 14] covers one /18 as 64 /24 slots. Bit s of its bm is set
+ *   where a run starts at slot s (bit 0 always is); slot s belongs to run
+ *   entry run[base + popcount(bm & bits 0..s) - 1].
+ *   A run entry is 0 (no match), value + 1, or SD__LPM_CHILD | c for a /24
+ *   that longer prefixes split: child c is the four nodes
+ *   node[2^18 + 4c + ((addr >> 6) & 3)], each over 64 single addresses,
+ *   read the same way with slot addr & 63.
+ *
+ * Storing value + 1 makes "no match" the zero entry and lets the lookup
+ * return entry - 1 without a branch (0 - 1 == SD_LPM_NONE). A lookup is two
+ * dependent reads (node, run entry), four in a split /24. The 2^18 nodes
+ * take 4 MiB and a run entry 4 bytes, so the full RouteViews table is about
+ * 10 MB instead of the 64 MiB of a DIR-24-8 table: random lookups then hit
+ * the last-level cache instead of memory, which is what a lookup costs, far
+ * more than its few instructions (about 30 against DIR-24-8's 10; where
+ * a few addresses are looked up over and over, hot in L1/L2, DIR-24-8 was
+ * the cheaper one: BENCHMARKS.md). The table lies in transparent huge
+ * pages (huge_alloc) so that random lookups rarely miss the TLB either.
  *
  * IPv6: the nested prefixes are flattened into sorted, disjoint ranges
  * (start point + value); a lookup is a binary search for the last start
  * <= address.
  *
- * Overlay and range listing (lib/lpm_int.h) walk frozen tables: IPv4 visits
- * only the /24s where some table's tbl24 entry changes (256 addresses where
- * it is a group), IPv6 merges the range lists.
+ * Overlay and range listing (lib/lpm_int.h) walk frozen tables: IPv4 steps
+ * from run start to run start (next4), IPv6 merges the range lists. The
+ * overlay builds its IPv4 table from the ranges it produces with build4,
+ * as sd_lpm_freeze() does from the flattened prefixes.
  */
 #include "config.h"
 
@@ -31,13 +46,9 @@
 #include "internal.h"
 #include "lpm_int.h"
 
-#define SD__LPM_GROUP 0x80000000u
-#define SD__TBL24_BYTES ((size_t)4 << 24)
+#define SD__LPM_CHILD 0x80000000u
+#define SD__LPM_TOP ((size_t)1 << 18) /* direct nodes: one per /18 */
 #define SD__HUGE_PAGE ((size_t)2 << 20)
-/* Fewer IPv4 prefixes than this touch few parts of tbl24: small pages then
- * keep the resident memory small (a huge page makes 2 MiB resident for one
- * touched entry), and lookups mostly read the shared zero page anyway. */
-#define SD__HUGE_MIN_PREFIXES 16384
 
 struct sd__pfx4 {
     uint32_t addr;
@@ -56,6 +67,14 @@ struct sd__pfx6 {
     uint8_t len;
 };
 
+/* 64 slots (see the top of the file); 16 bytes, so no node straddles a
+ * cache line. */
+struct sd__node4 {
+    uint64_t bm;
+    uint32_t base;
+    uint32_t unused;
+};
+
 struct sd_lpm {
     struct sd__handle h;
     int frozen;
@@ -66,10 +85,11 @@ struct sd_lpm {
     size_t n6, cap6;
     size_t count4, count6;
     /* frozen state */
-    uint32_t *tbl24;     /* 2^24 entries, NULL without IPv4 prefixes */
-    void *tbl24_mem;     /* the allocation tbl24 lies in (see tbl24_alloc) */
-    uint32_t *tbl8;      /* ngroups * 256 entries */
-    size_t ngroups;
+    const struct sd__node4 *node4; /* NULL without IPv4 prefixes */
+    const uint32_t *run4;          /* run entries, right after the nodes */
+    int popcnt;                    /* lookups may use the POPCNT instruction */
+    void *mem4;                    /* the allocation both lie in (huge_alloc) */
+    size_t bytes4;                 /* its size */
     struct sd__k128 *r6; /* range starts, sorted, r6[0] == ::  */
     uint32_t *v6;        /* value of each range, SD_LPM_NONE for gaps */
     size_t nr6;
@@ -98,6 +118,8 @@ int sd_lpm_insert4(sd_lpm *l, uint32_t addr, unsigned len, uint32_t value)
         return sd__seterr(&l->h, SD_ERR_INVAL, "lpm: IPv4 prefix length %u > 32", len);
     if (value > SD_LPM_VALUE_MAX)
         return sd__seterr(&l->h, SD_ERR_INVAL, "lpm: value %u > SD_LPM_VALUE_MAX", (unsigned)value);
+    if (l->n4 >= UINT32_MAX)
+        return sd__seterr(&l->h, SD_ERR_NOMEM, "lpm: too many IPv4 prefixes");
     if (sd__grow((void **)&l->b4, &l->cap4, l->n4 + 1, sizeof *l->b4) != 0)
         return sd__seterr(&l->h, SD_ERR_NOMEM, "lpm: out of memory");
     uint32_t mask = len ? ~0u << (32 - len) : 0;
@@ -159,93 +181,307 @@ int sd_lpm_insert6(sd_lpm *l, const uint8_t addr[16], unsigned len, uint32_t val
 
 /* ------------------------------------------------------------ IPv4 build */
 
-/* The zeroed 64 MiB tbl24, on a 2 MiB boundary and advised for transparent
- * huge pages: random lookups then miss the cache but rarely the TLB (32 huge
- * pages instead of 16384 small ones); this is most of the lookup time.
- * Without THP (or with it off) the advice is ignored; it is given only for
- * tables of at least SD__HUGE_MIN_PREFIXES prefixes. calloc() of this size
- * gets fresh zero pages from the system without writing them, so pages no
- * prefix touches cost no memory. *mem receives the pointer to free. */
-static uint32_t *tbl24_alloc(void **mem, size_t prefixes)
+/* Boundaries of the flattened IPv4 table: from pos[i] on (up to pos[i + 1]
+ * - 1), the value is val[i] (SD_LPM_NONE in gaps). pos[0] == 0. */
+struct bounds4 {
+    uint32_t *pos;
+    uint32_t *val;
+    size_t n, cap;
+};
+
+static void bounds4_free(struct bounds4 *b)
 {
-    unsigned char *p = sd__calloc(1, SD__TBL24_BYTES + SD__HUGE_PAGE);
+    sd__free(b->pos);
+    sd__free(b->val);
+    memset(b, 0, sizeof *b);
+}
+
+/* Add "from pos on, value v". Positions arrive non-decreasing; a boundary
+ * at the same position replaces the previous one. */
+static int emit4(struct bounds4 *b, uint32_t pos, uint32_t v)
+{
+    if (b->n > 0 && b->pos[b->n - 1] == pos) {
+        b->val[b->n - 1] = v;
+        if (b->n > 1 && b->val[b->n - 2] == v)
+            b->n--;
+        return 0;
+    }
+    if (b->n > 0 && b->val[b->n - 1] == v)
+        return 0;
+    if (b->n == b->cap) {
+        size_t cap = b->cap ? b->cap * 2 : 1024;
+        uint32_t *p = sd__realloc(b->pos, cap * sizeof *p);
+        if (p == NULL)
+            return SD_ERR_NOMEM;
+        b->pos = p;
+        uint32_t *v2 = sd__realloc(b->val, cap * sizeof *v2);
+        if (v2 == NULL)
+            return SD_ERR_NOMEM;
+        b->val = v2;
+        b->cap = cap;
+    }
+    b->pos[b->n] = pos;
+    b->val[b->n] = v;
+    b->n++;
+    return 0;
+}
+
+/* bytes on a 2 MiB boundary in a fresh allocation (*mem, to free, of
+ * *size bytes), advised for transparent huge pages: random lookups then
+ * rarely miss the TLB (the full RouteViews table lies in 4 huge pages
+ * instead of 1900 small ones). A last part of at least 1 MiB gets a huge
+ * page of its own; a smaller one (a small table's few runs after the 4 MiB
+ * of nodes) keeps small pages, which do not make 2 MiB resident for it.
+ * Without THP the advice is ignored. The nodes are always written, so huge
+ * pages make little resident that would not be anyway. */
+static void *huge_alloc(void **mem, size_t *size, size_t bytes)
+{
+    size_t span = bytes & ~(SD__HUGE_PAGE - 1);
+    if (bytes - span >= SD__HUGE_PAGE / 2)
+        span += SD__HUGE_PAGE;
+    *size = (span > bytes ? span : bytes) + SD__HUGE_PAGE;
+    unsigned char *p = sd__malloc(*size);
     *mem = p;
     if (p == NULL)
         return NULL;
     uintptr_t a = ((uintptr_t)p + SD__HUGE_PAGE - 1) & ~(uintptr_t)(SD__HUGE_PAGE - 1);
 #ifdef MADV_HUGEPAGE
-    if (prefixes >= SD__HUGE_MIN_PREFIXES)
-        (void)madvise((void *)a, SD__TBL24_BYTES, MADV_HUGEPAGE);
-#else
-    (void)prefixes;
+    (void)madvise((void *)a, span, MADV_HUGEPAGE);
 #endif
-    return (uint32_t *)a;
+    return (void *)a;
+}
+
+/* A growable array of run entries. */
+struct runs {
+    uint32_t *e;
+    size_t n, cap;
+};
+
+/* Append run entry e; returns its index. With share, an equal entry at the
+ * end is reused instead (a node's first run may be the previous node's
+ * last one: only the runs of one node must be consecutive). */
+static int run_add(struct runs *r, uint32_t e, int share, size_t *at)
+{
+    if (share && r->n > 0 && r->e[r->n - 1] == e) {
+        *at = r->n - 1;
+        return 0;
+    }
+    if (sd__grow((void **)&r->e, &r->cap, r->n + 1, sizeof *r->e) != 0)
+        return SD_ERR_NOMEM;
+    *at = r->n;
+    r->e[r->n++] = e;
+    return 0;
+}
+
+static uint32_t entry_of(uint32_t v)
+{
+    return v + 1; /* SD_LPM_NONE + 1 == 0 */
+}
+
+/* One node over 64 slots of 2^shift addresses from a0: slot s starts a run
+ * where its entry differs from slot s - 1's. The entries come from the
+ * boundaries (*j is the boundary covering the current address, advanced as
+ * the slots go), except that a /24 slot (shift 8) split by a boundary
+ * becomes a child, built into cnodes/cruns. */
+struct build {
+    const struct bounds4 *b;
+    size_t j;
+    struct runs top, cruns;
+    struct sd__node4 *cnodes;
+    size_t nchild, capcnodes;
+};
+
+static int build_child(struct build *st, uint64_t a0, uint32_t *entry);
+
+static int build_node(struct build *st, uint64_t a0, unsigned shift, struct runs *r, struct sd__node4 *out)
+{
+    const uint32_t *pos = st->b->pos, *val = st->b->val;
+    const size_t nb = st->b->n;
+    uint64_t bm = 0;
+    size_t base = 0, at;
+    uint32_t prev = 0;
+    int rc;
+    for (unsigned s = 0; s < 64; s++) {
+        uint64_t lo = a0 + ((uint64_t)s << shift), hi = lo + ((uint64_t)1 << shift);
+        while (st->j + 1 < nb && pos[st->j + 1] <= lo)
+            st->j++;
+        uint32_t e = entry_of(val[st->j]);
+        if (shift == 8 && st->j + 1 < nb && pos[st->j + 1] < hi && (rc = build_child(st, lo, &e)) != 0)
+            return rc;
+        if (s == 0 || e != prev) {
+            if ((rc = run_add(r, e, s == 0, &at)) != 0)
+                return rc;
+            if (s == 0)
+                base = at;
+            bm |= (uint64_t)1 << s;
+        }
+        prev = e;
+    }
+    if (base > UINT32_MAX)
+        return SD_ERR_NOMEM;
+    out->bm = bm;
+    out->base = (uint32_t)base;
+    out->unused = 0;
+    return 0;
+}
+
+/* The /24 from a0 holds a boundary: its four nodes of single addresses. */
+static int build_child(struct build *st, uint64_t a0, uint32_t *entry)
+{
+    if (st->nchild >= ((size_t)1 << 24))
+        return SD_ERR_NOMEM; /* cannot happen: there are 2^24 /24s */
+    if (sd__grow((void **)&st->cnodes, &st->capcnodes, 4 * st->nchild + 4, sizeof *st->cnodes) != 0)
+        return SD_ERR_NOMEM;
+    for (unsigned q = 0; q < 4; q++) {
+        int rc = build_node(st, a0 + 64 * q, 0, &st->cruns, &st->cnodes[4 * st->nchild + q]);
+        if (rc != 0)
+            return rc;
+    }
+    *entry = SD__LPM_CHILD | (uint32_t)st->nchild++;
+    return 0;
+}
+
+int sd__lpm_no_popcnt;
+
+static int have_popcnt(void);
+
+/* Build l's IPv4 table from the boundaries b (see struct bounds4). */
+static int build4(sd_lpm *l, const struct bounds4 *b)
+{
+    struct build st;
+    memset(&st, 0, sizeof st);
+    st.b = b;
+    struct sd__node4 *top = sd__malloc(SD__LPM_TOP * sizeof *top);
+    int rc = top == NULL ? SD_ERR_NOMEM : 0;
+    for (size_t t = 0; t < SD__LPM_TOP && rc == 0; t++) {
+        uint64_t a0 = (uint64_t)t << 14;
+        while (st.j + 1 < b->n && b->pos[st.j + 1] <= a0)
+            st.j++;
+        if (st.j + 1 < b->n && b->pos[st.j + 1] < a0 + ((uint64_t)1 << 14)) {
+            rc = build_node(&st, a0, 8, &st.top, &top[t]);
+            continue;
+        }
+        /* One run over the whole /18: the common case, made quick. */
+        size_t at;
+        rc = run_add(&st.top, entry_of(b->val[st.j]), 1, &at);
+        top[t] = (struct sd__node4){ 1, (uint32_t)at, 0 };
+    }
+    size_t nnodes = SD__LPM_TOP + 4 * st.nchild, nruns = st.top.n + st.cruns.n;
+    if (rc == 0 && nruns > UINT32_MAX)
+        rc = SD_ERR_NOMEM;
+    void *mem = NULL;
+    size_t bytes = nnodes * sizeof *top + nruns * sizeof(uint32_t);
+    size_t size = 0;
+    struct sd__node4 *node = rc == 0 ? huge_alloc(&mem, &size, bytes) : NULL;
+    if (rc == 0 && node == NULL)
+        rc = SD_ERR_NOMEM;
+    if (rc == 0) {
+        uint32_t *run = (uint32_t *)(node + nnodes);
+        memcpy(node, top, SD__LPM_TOP * sizeof *top);
+        for (size_t i = 0; i < 4 * st.nchild; i++) {
+            node[SD__LPM_TOP + i] = st.cnodes[i];
+            node[SD__LPM_TOP + i].base += (uint32_t)st.top.n;
+        }
+        memcpy(run, st.top.e, st.top.n * sizeof *run);
+        if (st.cruns.n > 0)
+            memcpy(run + st.top.n, st.cruns.e, st.cruns.n * sizeof *run);
+        l->node4 = node;
+        l->run4 = run;
+        l->mem4 = mem;
+        l->bytes4 = size;
+        l->popcnt = have_popcnt();
+    }
+    sd__free(top);
+    sd__free(st.top.e);
+    sd__free(st.cruns.e);
+    sd__free(st.cnodes);
+    return rc;
+}
+
+/* Stable sort of the prefix indices ord[0..n) by address, from src (in any
+ * order, stable) through tmp: two counting passes of 16 bits. */
+static int sort_by_addr(const struct sd__pfx4 *p, uint32_t *ord, uint32_t *tmp, size_t n)
+{
+    size_t *cnt = sd__malloc(65537 * sizeof *cnt);
+    if (cnt == NULL)
+        return SD_ERR_NOMEM;
+    for (int shift = 0; shift < 32; shift += 16) {
+        uint32_t *from = shift == 0 ? ord : tmp, *to = shift == 0 ? tmp : ord;
+        memset(cnt, 0, 65537 * sizeof *cnt);
+        for (size_t i = 0; i < n; i++)
+            cnt[((p[from[i]].addr >> shift) & 0xffff) + 1]++;
+        for (size_t d = 1; d <= 65536; d++)
+            cnt[d] += cnt[d - 1];
+        for (size_t i = 0; i < n; i++)
+            to[cnt[(p[from[i]].addr >> shift) & 0xffff]++] = from[i];
+    }
+    sd__free(cnt);
+    return 0;
+}
+
+static uint32_t pfx4_end(const struct sd__pfx4 *p)
+{
+    return p->addr | (uint32_t)(0xffffffffull >> p->len);
+}
+
+/* Pop the innermost open prefix and start the range after it, unless it
+ * ends at the last address. */
+static int pop4(struct bounds4 *b, const struct sd__pfx4 **stack, size_t *depth)
+{
+    uint32_t end = pfx4_end(stack[--*depth]);
+    if (end == UINT32_MAX)
+        return 0;
+    return emit4(b, end + 1, *depth ? stack[*depth - 1]->value : SD_LPM_NONE);
 }
 
 static int freeze4(sd_lpm *l)
 {
     if (l->n4 == 0)
         return 0;
-    /* Counting sort by length: stable, so insertion order survives within a
-     * length and later duplicates overwrite earlier ones. */
+    const size_t n = l->n4;
+    const struct sd__pfx4 *p = l->b4;
+    /* Order by (address, length, insertion): a counting sort by length,
+     * then a stable one by address. Containing prefixes then come before
+     * the ones they contain, and the last of equal prefixes is last. */
     size_t start[34] = { 0 };
-    for (size_t i = 0; i < l->n4; i++)
-        start[l->b4[i].len + 1]++;
+    for (size_t i = 0; i < n; i++)
+        start[p[i].len + 1]++;
     for (int i = 1; i < 34; i++)
         start[i] += start[i - 1];
-    size_t *order = sd__malloc(l->n4 * sizeof *order);
-    void *t24mem = NULL;
-    uint32_t *t24 = order != NULL ? tbl24_alloc(&t24mem, l->n4) : NULL;
-    size_t ngroups = 0, capgroups = 0;
-    uint32_t *t8 = NULL;
-    if (order == NULL || t24 == NULL)
-        goto nomem;
-    for (size_t i = 0; i < l->n4; i++)
-        order[start[l->b4[i].len]++] = i;
-    for (size_t j = 0; j < l->n4; j++) {
-        const struct sd__pfx4 *p = &l->b4[order[j]];
-        uint32_t e = p->value + 1;
-        if (p->len <= 24) {
-            size_t base = p->addr >> 8, n = (size_t)1 << (24 - p->len);
-            for (size_t i = 0; i < n; i++)
-                t24[base + i] = e;
-            continue;
-        }
-        size_t idx = p->addr >> 8;
-        uint32_t cur = t24[idx];
-        size_t g;
-        if (cur & SD__LPM_GROUP) {
-            g = cur & ~SD__LPM_GROUP;
-        } else {
-            if (ngroups >= SD__LPM_GROUP)
-                goto nomem;
-            if (sd__grow((void **)&t8, &capgroups, (ngroups + 1) * 256, sizeof *t8) != 0)
-                goto nomem;
-            g = ngroups++;
-            for (size_t i = 0; i < 256; i++)
-                t8[g * 256 + i] = cur;
-            t24[idx] = SD__LPM_GROUP | (uint32_t)g;
-        }
-        size_t base = g * 256 + (p->addr & 0xff), n = (size_t)1 << (32 - p->len);
+    uint32_t *ord = sd__malloc(n * sizeof *ord), *tmp = sd__malloc(n * sizeof *tmp);
+    struct bounds4 b = { NULL, NULL, 0, 0 };
+    int rc = ord != NULL && tmp != NULL ? 0 : SD_ERR_NOMEM;
+    if (rc == 0) {
         for (size_t i = 0; i < n; i++)
-            t8[base + i] = e;
+            ord[start[p[i].len]++] = (uint32_t)i;
+        rc = sort_by_addr(p, ord, tmp, n);
     }
-    sd__free(order);
-    if (ngroups > 0 && ngroups * 256 < capgroups) {
-        uint32_t *s = sd__realloc(t8, ngroups * 256 * sizeof *t8);
-        if (s != NULL)
-            t8 = s;
+    sd__free(tmp);
+    /* Flatten the nested prefixes into boundaries with a stack of the open
+     * ones (at most 33 lengths deep). */
+    const struct sd__pfx4 *stack[33];
+    size_t depth = 0;
+    if (rc == 0)
+        rc = emit4(&b, 0, SD_LPM_NONE);
+    for (size_t i = 0; i < n && rc == 0; i++) {
+        const struct sd__pfx4 *q = &p[ord[i]];
+        /* Same prefix again: only the last insertion counts. */
+        if (i + 1 < n && q->len == p[ord[i + 1]].len && q->addr == p[ord[i + 1]].addr)
+            continue;
+        while (rc == 0 && depth > 0 && pfx4_end(stack[depth - 1]) < q->addr)
+            rc = pop4(&b, stack, &depth);
+        if (rc == 0) {
+            stack[depth++] = q;
+            rc = emit4(&b, q->addr, q->value);
+        }
     }
-    l->tbl24 = t24;
-    l->tbl24_mem = t24mem;
-    l->tbl8 = t8;
-    l->ngroups = ngroups;
-    return 0;
-nomem:
-    sd__free(order);
-    sd__free(t24mem);
-    sd__free(t8);
-    return SD_ERR_NOMEM;
+    while (rc == 0 && depth > 0)
+        rc = pop4(&b, stack, &depth);
+    sd__free(ord);
+    if (rc == 0)
+        rc = build4(l, &b);
+    bounds4_free(&b);
+    return rc;
 }
 
 /* ------------------------------------------------------------ IPv6 build */
@@ -358,11 +594,11 @@ int sd_lpm_freeze(sd_lpm *l)
     if (rc == 0) {
         rc = freeze6(l);
         if (rc != 0) {
-            sd__free(l->tbl24_mem);
-            sd__free(l->tbl8);
-            l->tbl24 = l->tbl8 = NULL;
-            l->tbl24_mem = NULL;
-            l->ngroups = 0;
+            sd__free(l->mem4);
+            l->node4 = NULL;
+            l->run4 = NULL;
+            l->mem4 = NULL;
+            l->bytes4 = 0;
         }
     }
     if (rc != 0)
@@ -376,48 +612,157 @@ int sd_lpm_freeze(sd_lpm *l)
     return 0;
 }
 
-uint32_t sd_lpm_lookup4(const sd_lpm *l, uint32_t addr)
+/* Bits set in x. The default x86-64 target has no POPCNT instruction, and
+ * GCC then calls a library function for __builtin_popcountll; the lookups
+ * below are therefore compiled twice, with hw = 1 in functions that may use
+ * the instruction (chosen at run time, see SD__LPM_DISPATCH) and hw = 0
+ * with this shift-and-add form, which beats the library call. */
+static inline __attribute__((always_inline)) unsigned pop64(uint64_t x, int hw)
 {
-    if (SD__UNLIKELY(l->tbl24 == NULL))
-        return SD_LPM_NONE;
-    uint32_t e = l->tbl24[addr >> 8];
-    if (e & SD__LPM_GROUP)
-        e = l->tbl8[(size_t)(e & ~SD__LPM_GROUP) * 256 + (addr & 0xff)];
+#if defined(__POPCNT__) || !defined(__x86_64__)
+    hw = 1;
+#endif
+    if (hw)
+        return (unsigned)__builtin_popcountll(x);
+    x -= (x >> 1) & 0x5555555555555555ull;
+    x = (x & 0x3333333333333333ull) + ((x >> 2) & 0x3333333333333333ull);
+    x = (x + (x >> 4)) & 0x0f0f0f0f0f0f0f0full;
+    return (unsigned)((x * 0x0101010101010101ull) >> 56);
+}
+
+/* Run entry of slot s (0..63) of node n. */
+static inline __attribute__((always_inline)) uint32_t node_entry(const uint32_t *run, const struct sd__node4 *n,
+                                                                 unsigned s, int hw)
+{
+    return run[n->base + pop64(n->bm << (63 - s), hw) - 1];
+}
+
+static inline __attribute__((always_inline)) uint32_t look4(const struct sd__node4 *node, const uint32_t *run,
+                                                            uint32_t addr, int hw)
+{
+    uint32_t e = node_entry(run, &node[addr >> 14], (addr >> 8) & 63, hw);
+    if (SD__UNLIKELY(e & SD__LPM_CHILD))
+        e = node_entry(run, &node[SD__LPM_TOP + (size_t)(e & ~SD__LPM_CHILD) * 4 + ((addr >> 6) & 3)],
+                       addr & 63, hw);
     return e - 1;
 }
 
-/* How many addresses ahead the bulk lookup prefetches its tbl24 entry:
- * enough misses in flight to cover the memory latency (tests/bench/bench_lpm). */
+/* The bulk lookup runs three stages over the batch: it prefetches the node
+ * of address i + 2 * AHEAD, reads the node of address i + AHEAD (arrived
+ * by then), computes its run index and prefetches the run entry, and
+ * finishes address i. Both dependent cache misses of a lookup are thus in
+ * flight for many addresses at once (tests/bench/bench_lpm). */
 #ifndef SD__LPM_PREFETCH_AHEAD
-#define SD__LPM_PREFETCH_AHEAD 16
+#define SD__LPM_PREFETCH_AHEAD 8
 #endif
+#define SD__LPM_RING 32 /* a power of two > SD__LPM_PREFETCH_AHEAD */
+
+static inline __attribute__((always_inline)) uint32_t run_index(const struct sd__node4 *node, uint32_t addr, int hw)
+{
+    const struct sd__node4 *n = &node[addr >> 14];
+    return n->base + pop64(n->bm << (63 - ((addr >> 8) & 63)), hw) - 1;
+}
+
+static inline __attribute__((always_inline)) uint32_t finish4(const struct sd__node4 *node, const uint32_t *run,
+                                                              uint32_t e, uint32_t addr, int hw)
+{
+    if (SD__UNLIKELY(e & SD__LPM_CHILD))
+        e = node_entry(run, &node[SD__LPM_TOP + (size_t)(e & ~SD__LPM_CHILD) * 4 + ((addr >> 6) & 3)],
+                       addr & 63, hw);
+    return e - 1;
+}
+
+static inline __attribute__((always_inline)) void bulk4(const struct sd__node4 *node, const uint32_t *run,
+                                                        const uint32_t *addrs, uint32_t *out, size_t n, int hw)
+{
+    enum { D = SD__LPM_PREFETCH_AHEAD, M = SD__LPM_RING - 1 };
+    size_t i = 0;
+#if defined(__GNUC__) && SD__LPM_PREFETCH_AHEAD > 0
+    if (n > 2 * D) {
+        uint32_t ring[SD__LPM_RING]; /* run index of the addresses i..i+D-1 */
+        for (size_t k = 0; k < 2 * D; k++)
+            __builtin_prefetch(&node[addrs[k] >> 14]);
+        for (size_t k = 0; k < D; k++) {
+            ring[k] = run_index(node, addrs[k], hw);
+            __builtin_prefetch(&run[ring[k]]);
+        }
+        for (; i + 2 * D < n; i++) {
+            __builtin_prefetch(&node[addrs[i + 2 * D] >> 14]);
+            uint32_t r = run_index(node, addrs[i + D], hw);
+            ring[(i + D) & M] = r;
+            __builtin_prefetch(&run[r]);
+            out[i] = finish4(node, run, run[ring[i & M]], addrs[i], hw);
+        }
+        for (; i + D < n; i++) {
+            uint32_t r = run_index(node, addrs[i + D], hw);
+            ring[(i + D) & M] = r;
+            __builtin_prefetch(&run[r]);
+            out[i] = finish4(node, run, run[ring[i & M]], addrs[i], hw);
+        }
+        for (; i < n; i++)
+            out[i] = finish4(node, run, run[ring[i & M]], addrs[i], hw);
+    }
+#endif
+    for (; i < n; i++)
+        out[i] = look4(node, run, addrs[i], hw);
+}
+
+/* x86-64 without POPCNT in the target: one more copy of the lookups that
+ * uses it, taken when the CPU has it (l->popcnt, set at freeze time). */
+#if defined(__x86_64__) && !defined(__POPCNT__) && defined(__GNUC__)
+#define SD__LPM_DISPATCH 1
+__attribute__((target("popcnt"), noinline)) static uint32_t look4_popcnt(const struct sd__node4 *node,
+                                                                        const uint32_t *run, uint32_t addr)
+{
+    return look4(node, run, addr, 1);
+}
+
+__attribute__((target("popcnt"), noinline)) static void bulk4_popcnt(const struct sd__node4 *node,
+                                                                    const uint32_t *run, const uint32_t *addrs,
+                                                                    uint32_t *out, size_t n)
+{
+    bulk4(node, run, addrs, out, n, 1);
+}
+
+/* The CPU model is filled in by a constructor of the runtime, before any
+ * sd_lpm exists, so this only reads it (no __builtin_cpu_init(), which
+ * would write it from concurrent freezes). */
+static int have_popcnt(void)
+{
+    return !sd__lpm_no_popcnt && __builtin_cpu_supports("popcnt");
+}
+#else
+static int have_popcnt(void)
+{
+    return 0;
+}
+#endif
+
+uint32_t sd_lpm_lookup4(const sd_lpm *l, uint32_t addr)
+{
+    if (SD__UNLIKELY(l->node4 == NULL))
+        return SD_LPM_NONE;
+#ifdef SD__LPM_DISPATCH
+    if (SD__LIKELY(l->popcnt))
+        return look4_popcnt(l->node4, l->run4, addr);
+#endif
+    return look4(l->node4, l->run4, addr, 0);
+}
 
 void sd_lpm_lookup4_bulk(const sd_lpm *l, const uint32_t *addrs, uint32_t *out, size_t n)
 {
-    const uint32_t *t24 = l->tbl24, *t8 = l->tbl8;
-    if (SD__UNLIKELY(t24 == NULL)) {
+    if (SD__UNLIKELY(l->node4 == NULL)) {
         for (size_t i = 0; i < n; i++)
             out[i] = SD_LPM_NONE;
         return;
     }
-    size_t i = 0;
-#if defined(__GNUC__) && SD__LPM_PREFETCH_AHEAD > 0
-    for (size_t k = 0; k < n && k < SD__LPM_PREFETCH_AHEAD; k++)
-        __builtin_prefetch(&t24[addrs[k] >> 8]);
-    for (; i + SD__LPM_PREFETCH_AHEAD < n; i++) {
-        __builtin_prefetch(&t24[addrs[i + SD__LPM_PREFETCH_AHEAD] >> 8]);
-        uint32_t a = addrs[i], e = t24[a >> 8];
-        if (e & SD__LPM_GROUP)
-            e = t8[(size_t)(e & ~SD__LPM_GROUP) * 256 + (a & 0xff)];
-        out[i] = e - 1;
+#ifdef SD__LPM_DISPATCH
+    if (SD__LIKELY(l->popcnt)) {
+        bulk4_popcnt(l->node4, l->run4, addrs, out, n);
+        return;
     }
 #endif
-    for (; i < n; i++) {
-        uint32_t a = addrs[i], e = t24[a >> 8];
-        if (e & SD__LPM_GROUP)
-            e = t8[(size_t)(e & ~SD__LPM_GROUP) * 256 + (a & 0xff)];
-        out[i] = e - 1;
-    }
+    bulk4(l->node4, l->run4, addrs, out, n, 0);
 }
 
 uint32_t sd_lpm_lookup6(const sd_lpm *l, const uint8_t addr[16])
@@ -447,9 +792,7 @@ size_t sd_lpm_memory(const sd_lpm *l)
     if (l == NULL)
         return 0;
     size_t m = sizeof *l + l->cap4 * sizeof *l->b4 + l->cap6 * sizeof *l->b6;
-    if (l->tbl24 != NULL)
-        m += SD__TBL24_BYTES + SD__HUGE_PAGE;
-    m += l->ngroups * 256 * sizeof *l->tbl8;
+    m += l->bytes4;
     m += l->nr6 * (sizeof *l->r6 + sizeof *l->v6);
     return m;
 }
@@ -467,8 +810,7 @@ void sd_lpm_destroy(sd_lpm *l)
         return;
     sd__free(l->b4);
     sd__free(l->b6);
-    sd__free(l->tbl24_mem);
-    sd__free(l->tbl8);
+    sd__free(l->mem4);
     sd__free(l->r6);
     sd__free(l->v6);
     l->h.magic = 0;
@@ -485,9 +827,8 @@ struct walk {
     size_t n;
     uint32_t *cur; /* vector of the run being extended */
     uint32_t *vec; /* scratch: vector at the current position */
-    uint32_t *raw; /* scratch: tbl24 entries of the current /24 */
     size_t *idx;   /* IPv4: active tables; IPv6: range index per table */
-    uint32_t *nxt; /* IPv4: next /24 where a table's entry changes */
+    uint64_t *nxt; /* IPv4: next address where a table may change value */
     int (*run4)(void *ctx, uint32_t first, uint32_t last, const uint32_t *v);
     int (*run6)(void *ctx, struct sd__k128 first, struct sd__k128 last, const uint32_t *v);
     void *ctx;
@@ -501,10 +842,9 @@ static int walk_init(struct walk *w, const sd_lpm *const *t, size_t n)
     size_t m = n ? n : 1;
     w->cur = sd__malloc(m * sizeof *w->cur);
     w->vec = sd__malloc(m * sizeof *w->vec);
-    w->raw = sd__malloc(m * sizeof *w->raw);
     w->idx = sd__malloc(m * sizeof *w->idx);
     w->nxt = sd__malloc(m * sizeof *w->nxt);
-    if (w->cur == NULL || w->vec == NULL || w->raw == NULL || w->idx == NULL || w->nxt == NULL)
+    if (w->cur == NULL || w->vec == NULL || w->idx == NULL || w->nxt == NULL)
         return SD_ERR_NOMEM;
     return 0;
 }
@@ -513,19 +853,31 @@ static void walk_free(struct walk *w)
 {
     sd__free(w->cur);
     sd__free(w->vec);
-    sd__free(w->raw);
     sd__free(w->idx);
     sd__free(w->nxt);
 }
 
-/* First /24 after b whose entry differs from t[b] (a group entry is unique,
- * so it changes at b + 1), or 2^24. */
-static uint32_t next_change24(const uint32_t *t, uint32_t b)
+/* Bits of x above bit s (0..63). */
+static uint64_t bits_above(uint64_t x, unsigned s)
 {
-    uint32_t e = t[b];
-    while (++b < (1u << 24) && t[b] == e)
-        ;
-    return b;
+    return s == 63 ? 0 : x & (~(uint64_t)0 << (s + 1));
+}
+
+/* The first address after a where a run of l's IPv4 table starts (every
+ * node starts one, so this may not be a change of value), or 2^32. */
+static uint64_t next4(const sd_lpm *l, uint32_t a)
+{
+    const struct sd__node4 *n = &l->node4[a >> 14];
+    uint32_t e = node_entry(l->run4, n, (a >> 8) & 63, 0);
+    if (e & SD__LPM_CHILD) {
+        /* The split /24 is a run of its own, so the next slot starts one:
+         * the end of each quarter is a run start too. */
+        const struct sd__node4 *c = &l->node4[SD__LPM_TOP + (size_t)(e & ~SD__LPM_CHILD) * 4 + ((a >> 6) & 3)];
+        uint64_t rest = bits_above(c->bm, a & 63);
+        return (uint64_t)(a & ~63u) + (rest ? (unsigned)__builtin_ctzll(rest) : 64);
+    }
+    uint64_t rest = bits_above(n->bm, (a >> 8) & 63);
+    return (uint64_t)(a & ~0x3fffu) + (rest ? (uint64_t)__builtin_ctzll(rest) << 8 : (uint64_t)1 << 14);
 }
 
 /* The vector changed at pos: close the current run (its last address is
@@ -541,6 +893,8 @@ static int change4(struct walk *w, uint32_t pos, uint32_t *start)
     return 0;
 }
 
+/* Steps from run start to run start of all tables at once: each table is
+ * looked up again only where one of its own runs starts. */
 static int walk4(struct walk *w)
 {
     const size_t n = w->n;
@@ -549,53 +903,33 @@ static int walk4(struct walk *w)
     size_t na = 0;
     for (size_t i = 0; i < n; i++) {
         const sd_lpm *l = w->t[i];
-        uint32_t e = l != NULL && l->tbl24 != NULL ? l->tbl24[0] : 0;
-        if (e & SD__LPM_GROUP)
-            e = l->tbl8[(size_t)(e & ~SD__LPM_GROUP) * 256];
-        w->cur[i] = w->vec[i] = e - 1;
-        if (l != NULL && l->tbl24 != NULL) {
-            w->nxt[na] = 0;
+        int has4 = l != NULL && l->node4 != NULL;
+        w->cur[i] = w->vec[i] = has4 ? look4(l->node4, l->run4, 0, 0) : SD_LPM_NONE;
+        if (has4) {
+            w->nxt[na] = next4(l, 0);
             w->idx[na++] = i;
         }
     }
-    /* Visit only the /24s where some table's entry changes: between them
-     * every table has the same, non-group entry as at the last visit. */
-    for (uint32_t b = 0; b < (1u << 24);) {
-        uint32_t grouped = 0, changed = 0;
-        for (size_t k = 0; k < na; k++) {
-            size_t i = w->idx[k];
-            uint32_t e = w->t[i]->tbl24[b];
-            grouped |= e;
-            w->raw[i] = e;
-            w->vec[i] = e - 1;
-            changed |= (e - 1) ^ w->cur[i];
-        }
-        int rc;
-        if (!(grouped & SD__LPM_GROUP)) {
-            if (changed && (rc = change4(w, b << 8, &start)) != 0)
-                return rc;
-        } else {
-            for (uint32_t lo = 0; lo < 256; lo++) {
-                changed = 0;
-                for (size_t k = 0; k < na; k++) {
-                    size_t i = w->idx[k];
-                    uint32_t e = w->raw[i];
-                    if (e & SD__LPM_GROUP)
-                        w->vec[i] = w->t[i]->tbl8[(size_t)(e & ~SD__LPM_GROUP) * 256 + lo] - 1;
-                    changed |= w->vec[i] ^ w->cur[i];
-                }
-                if (changed && (rc = change4(w, b << 8 | lo, &start)) != 0)
-                    return rc;
-            }
-        }
-        uint32_t next = 1u << 24;
-        for (size_t k = 0; k < na; k++) {
-            if (w->nxt[k] <= b)
-                w->nxt[k] = next_change24(w->t[w->idx[k]]->tbl24, b);
+    for (;;) {
+        uint64_t next = (uint64_t)1 << 32;
+        for (size_t k = 0; k < na; k++)
             if (w->nxt[k] < next)
                 next = w->nxt[k];
+        if (next >> 32)
+            break;
+        uint32_t pos = (uint32_t)next, changed = 0;
+        for (size_t k = 0; k < na; k++) {
+            if (w->nxt[k] != next)
+                continue;
+            size_t i = w->idx[k];
+            const sd_lpm *l = w->t[i];
+            w->vec[i] = look4(l->node4, l->run4, pos, 0);
+            w->nxt[k] = next4(l, pos);
+            changed |= w->vec[i] ^ w->cur[i];
         }
-        b = next;
+        int rc;
+        if (changed && (rc = change4(w, pos, &start)) != 0)
+            return rc;
     }
     return w->run4(w->ctx, start, UINT32_MAX, w->cur);
 }
@@ -657,15 +991,8 @@ struct overlay {
     void *user;
     size_t n;
     size_t count4, count6;
-    /* IPv4 result, filled range by range in ascending order */
-    uint32_t *t24, *t8;
-    void *t24mem;
-    size_t prefixes4; /* IPv4 prefixes of the inputs, for tbl24_alloc() */
-    size_t ngroups, capgroups;
-    int pending;
-    uint32_t pfirst, plast, pval;
-    /* IPv6 result */
-    struct ranges r;
+    struct bounds4 b; /* IPv4 result, range by range in ascending order */
+    struct ranges r;  /* IPv6 result */
 };
 
 static int64_t call_combine(struct overlay *o, const uint32_t *v)
@@ -680,70 +1007,16 @@ static int64_t call_combine(struct overlay *o, const uint32_t *v)
     return c;
 }
 
-/* Store [first, last] -> value into the DIR-24-8 being built. Ranges arrive
- * ascending and adjacent ones differ in value, so a /24 holding a range
- * boundary inside it really needs a group, and a /24 entry met again is
- * always a group made by an earlier partial range. */
-static int put4(struct overlay *o, uint32_t first, uint32_t last, uint32_t value)
-{
-    if (value == SD_LPM_NONE)
-        return 0;
-    if (o->t24 == NULL && (o->t24 = tbl24_alloc(&o->t24mem, o->prefixes4)) == NULL)
-        return SD_ERR_NOMEM;
-    uint64_t s = first, e = last;
-    while (s <= e) {
-        uint64_t b = s >> 8;
-        if ((s & 0xff) == 0 && e >= (s | 0xff)) {
-            uint64_t endb = ((e & 0xff) == 0xff ? e >> 8 : (e >> 8) - 1) + 1;
-            for (uint64_t i = b; i < endb; i++)
-                o->t24[i] = value + 1;
-            s = endb << 8;
-            continue;
-        }
-        uint32_t cur = o->t24[b];
-        size_t g;
-        if (cur & SD__LPM_GROUP) {
-            g = cur & ~SD__LPM_GROUP;
-        } else {
-            if (o->ngroups >= SD__LPM_GROUP)
-                return SD_ERR_NOMEM;
-            if (sd__grow((void **)&o->t8, &o->capgroups, (o->ngroups + 1) * 256, sizeof *o->t8) != 0)
-                return SD_ERR_NOMEM;
-            g = o->ngroups++;
-            memset(&o->t8[g * 256], 0, 256 * sizeof *o->t8);
-            o->t24[b] = SD__LPM_GROUP | (uint32_t)g;
-        }
-        uint64_t stop = e < (s | 0xff) ? e : (s | 0xff);
-        for (uint64_t a = s; a <= stop; a++)
-            o->t8[g * 256 + (a & 0xff)] = value + 1;
-        s = stop + 1;
-    }
-    return 0;
-}
-
 static int overlay_run4(void *ctx, uint32_t first, uint32_t last, const uint32_t *v)
 {
+    (void)last;
     struct overlay *o = ctx;
     int64_t c = call_combine(o, v);
     if (c < 0)
         return (int)c;
-    uint32_t val = (uint32_t)c;
-    if (val != SD_LPM_NONE)
+    if ((uint32_t)c != SD_LPM_NONE)
         o->count4++;
-    if (o->pending && o->pval == val) {
-        o->plast = last;
-        return 0;
-    }
-    if (o->pending) {
-        int rc = put4(o, o->pfirst, o->plast, o->pval);
-        if (rc != 0)
-            return rc;
-    }
-    o->pending = 1;
-    o->pfirst = first;
-    o->plast = last;
-    o->pval = val;
-    return 0;
+    return emit4(&o->b, first, (uint32_t)c);
 }
 
 static int overlay_run6(void *ctx, struct sd__k128 first, struct sd__k128 last, const uint32_t *v)
@@ -772,7 +1045,7 @@ int sd__lpm_overlay(sd_lpm **out, const sd_lpm *const *tables, size_t n,
             continue;
         if (!tables[i]->frozen)
             return SD_ERR_STATE;
-        any4 |= tables[i]->tbl24 != NULL;
+        any4 |= tables[i]->node4 != NULL;
         any6 |= tables[i]->nr6 > 0;
     }
     struct overlay o;
@@ -780,8 +1053,6 @@ int sd__lpm_overlay(sd_lpm **out, const sd_lpm *const *tables, size_t n,
     o.combine = combine;
     o.user = user;
     o.n = n;
-    for (size_t i = 0; i < n; i++)
-        o.prefixes4 += tables[i] != NULL ? tables[i]->count4 : 0;
     struct walk w;
     sd_lpm *l = NULL;
     int rc = walk_init(&w, tables, n);
@@ -792,8 +1063,11 @@ int sd__lpm_overlay(sd_lpm **out, const sd_lpm *const *tables, size_t n,
     w.ctx = &o;
     if (rc == 0 && any4) {
         rc = walk4(&w);
-        if (rc == 0 && o.pending)
-            rc = put4(&o, o.pfirst, o.plast, o.pval);
+        /* Nothing but the gap: no IPv4 table, as for a table without
+         * IPv4 prefixes. */
+        if (rc == 0 && !(o.b.n == 1 && o.b.val[0] == SD_LPM_NONE))
+            rc = build4(l, &o.b);
+        bounds4_free(&o.b);
     }
     if (rc == 0 && any6)
         rc = walk6(&w);
@@ -807,20 +1081,10 @@ int sd__lpm_overlay(sd_lpm **out, const sd_lpm *const *tables, size_t n,
         o.r.val = NULL;
     }
     if (rc != 0) {
-        sd__free(o.t24mem);
-        sd__free(o.t8);
+        bounds4_free(&o.b);
         sd_lpm_destroy(l);
         return rc;
     }
-    if (o.ngroups > 0 && o.ngroups * 256 < o.capgroups) {
-        uint32_t *s = sd__realloc(o.t8, o.ngroups * 256 * sizeof *o.t8);
-        if (s != NULL)
-            o.t8 = s;
-    }
-    l->tbl24 = o.t24;
-    l->tbl24_mem = o.t24mem;
-    l->tbl8 = o.t8;
-    l->ngroups = o.ngroups;
     l->r6 = o.r.start;
     l->v6 = o.r.val;
     l->nr6 = o.r.n;
@@ -882,12 +1146,13 @@ int sd__lpm_ranges(const sd_lpm *l, int (*fn)(void *user, const struct sd__lpm_r
     if (!l->frozen)
         return SD_ERR_STATE;
     /* A one-table walk without allocation: the vectors have one entry. */
-    uint32_t cur, vec, raw, nxt;
+    uint32_t cur, vec;
     size_t idx;
+    uint64_t nxt;
     struct ranges_ctx c = { fn, user };
-    struct walk w = { &l, 1, &cur, &vec, &raw, &idx, &nxt, ranges_run4, ranges_run6, &c };
+    struct walk w = { &l, 1, &cur, &vec, &idx, &nxt, ranges_run4, ranges_run6, &c };
     int rc = 0;
-    if (l->tbl24 != NULL)
+    if (l->node4 != NULL)
         rc = walk4(&w);
     if (rc == 0 && l->nr6 > 0)
         rc = walk6(&w);

@@ -57,4 +57,9 @@ struct sd__lpm_range {
  * call. Thread: any. */
 int sd__lpm_ranges(const sd_lpm *lpm, int (*fn)(void *user, const struct sd__lpm_range *r), void *user);
 
+/* Test hook: nonzero makes tables frozen from then on look IPv4 addresses
+ * up without the POPCNT instruction even where the CPU has it, so that
+ * the tests cover both ways of counting bits. */
+extern int sd__lpm_no_popcnt;
+
 #endif

@@ -10,14 +10,15 @@
  * inserted twice, the LATER insertion wins (tags.md §4). Host bits beyond
  * the prefix length are ignored.
  *
- * IPv4 uses a DIR-24-8 table (2^24 direct 32-bit entries, 64 MiB, plus
- * 256-entry groups for prefixes longer than /24): one or two dependent
- * memory reads per lookup. It is allocated only when at least one IPv4
- * prefix was inserted; from 16384 IPv4 prefixes on, in transparent huge
- * pages where the system allows them (Linux: madvise(MADV_HUGEPAGE)), so
- * that random lookups rarely miss the TLB. For batches of addresses,
- * sd_lpm_lookup4_bulk() is faster than one call per address. IPv6 uses a binary search over the sorted disjoint
- * address ranges the prefixes cover.
+ * IPv4 uses a compact two-level table of run bitmaps (2^18 direct nodes of
+ * 16 bytes, 4 MiB, plus 4 bytes per run of equal values; about 10 MB for
+ * the full RouteViews table): one node and one run entry read per lookup,
+ * two more in a /24 that longer prefixes split. It is allocated only when
+ * at least one IPv4 prefix was inserted, in transparent huge pages where
+ * the system allows them (Linux: madvise(MADV_HUGEPAGE)), so that random
+ * lookups rarely miss the TLB. For batches of addresses,
+ * sd_lpm_lookup4_bulk() is faster than one call per address. IPv6 uses a
+ * binary search over the sorted disjoint address ranges the prefixes cover.
  *
  * Thread safety: building (insert, freeze) needs one thread. A frozen
  * sd_lpm is read-only: lookups, sd_lpm_memory() and sd_lpm_count() are

@@ -100,7 +100,7 @@ SD_API SD_NODISCARD int sd_tagger_add_pfx2as(sd_tagger *t, sd_pfx2as *table);
 SD_API SD_NODISCARD int sd_tagger_add_geo(sd_tagger *t, sd_geo *geo);
 
 /* Build the combined lookup table (with two or more tables an overlay LPM
- * of them all, one more 64 MiB IPv4 table). Returns 0, SD_ERR_NOMEM (the
+ * of them all, one more IPv4 table of a few MB). Returns 0, SD_ERR_NOMEM (the
  * tagger stays in build state; freeze may be retried), SD_ERR_INVAL
  * (already frozen). Since: 0.3 */
 SD_API SD_NODISCARD int sd_tagger_freeze(sd_tagger *t);

@@ -173,7 +173,9 @@ START_TEST(test_lpm_basic)
     ck_assert_uint_eq(sd_lpm_lookup6(l, a6), 7);
     a6[3] = 0xb9;
     ck_assert_uint_eq(sd_lpm_lookup6(l, a6), SD_LPM_NONE);
-    ck_assert_uint_ge(sd_lpm_memory(l), (size_t)4 << 24);
+    /* The IPv4 table: 4 MiB of direct nodes plus runs, in huge pages. */
+    ck_assert_uint_ge(sd_lpm_memory(l), (size_t)4 << 20);
+    ck_assert_uint_le(sd_lpm_memory(l), (size_t)16 << 20);
     sd_lpm_destroy(l);
     sd_lpm_destroy(NULL);
 }
@@ -955,6 +957,125 @@ START_TEST(test_pfx2as_full)
 }
 END_TEST
 
+/* ------------------------------------------------------------ IPv4 edges */
+
+static void add4(sd_lpm *l, struct ref *r, size_t *n, uint32_t addr, unsigned len, uint32_t value)
+{
+    ck_assert_int_eq(sd_lpm_insert4(l, addr, len, value), 0);
+    uint32_t m = len ? ~0u << (32 - len) : 0;
+    memset(&r[*n], 0, sizeof r[*n]);
+    sd__put_be32(r[*n].addr, addr & m);
+    r[*n].len = len;
+    r[*n].value = value;
+    ++*n;
+}
+
+static void check4(const sd_lpm *l, const struct ref *r, size_t n, uint32_t a)
+{
+    uint8_t b[4];
+    sd__put_be32(b, a);
+    ck_assert_uint_eq(sd_lpm_lookup4(l, a), ref_lookup(r, n, b, 4));
+}
+
+/* The corners of the IPv4 table: /0 (or none), /32 at both ends of the
+ * space, values 0 and SD_LPM_VALUE_MAX, a /16 with a distinct value in
+ * every /24 and /24s split into single addresses at the first and last
+ * slot of a /18 node, a /18 whose 64 /24s alternate, and a split /24 at
+ * the end of the space. Compared with the linear scan at every address of
+ * the /16, at every prefix boundary and at random; bulk, ranges and an
+ * overlay with a second table agree too; with and without POPCNT. */
+START_TEST(test_lpm_edges4)
+{
+    for (int variant = 0; variant < 4; variant++) {
+        int with_default = variant & 1;
+        /* Both ways of counting bits: the POPCNT instruction (where the CPU
+         * has it) and the portable one. */
+        sd__lpm_no_popcnt = variant >> 1;
+        enum { MAXN = 2048 };
+        struct ref *r = calloc(MAXN, sizeof *r);
+        ck_assert_ptr_nonnull(r);
+        size_t n = 0;
+        sd_lpm *l;
+        ck_assert_int_eq(sd_lpm_create(&l), 0);
+        if (with_default)
+            add4(l, r, &n, 0x01020304, 0, 7);
+        add4(l, r, &n, 0, 32, SD_LPM_VALUE_MAX);
+        add4(l, r, &n, UINT32_MAX, 32, SD_LPM_VALUE_MAX - 1);
+        add4(l, r, &n, 0xFFFFFF00, 24, 0);
+        add4(l, r, &n, 0xFFFFFF80, 25, 1);
+        for (uint32_t i = 0; i < 256; i++) /* 10.1.i.0/24 */
+            add4(l, r, &n, 0x0A010000 | i << 8, 24, SD_LPM_VALUE_MAX - 2 - i);
+        /* Single addresses at the edges of the quarters of /24s at the edges
+         * of the /18 nodes, all 256 addresses of 10.1.200.0/24. */
+        static const uint32_t split[] = { 0, 63, 64, 127, 191, 192, 255 };
+        for (size_t k = 0; k < sizeof split / sizeof *split; k++)
+            for (size_t q = 0; q < sizeof split / sizeof *split; q++)
+                add4(l, r, &n, 0x0A010000 | split[k] << 8 | split[q], 32, (uint32_t)(1000 + 10 * k + q));
+        for (uint32_t i = 0; i < 256; i++)
+            add4(l, r, &n, 0x0A01C800 | i, 32, 2000 + i % 3);
+        for (uint32_t i = 0; i < 64; i += 2) /* 10.2.0.0/18: alternating */
+            add4(l, r, &n, 0x0A020000 | i << 8, 24, 3000);
+        add4(l, r, &n, 0x0A020000, 18, 3001);
+        ck_assert_uint_le(n, MAXN);
+        ck_assert_int_eq(sd_lpm_freeze(l), 0);
+        for (uint32_t a = 0x0A010000; a <= 0x0A01FFFF; a++)
+            check4(l, r, n, a);
+        for (uint32_t a = 0x0A01FF00; a != 0x0A030000; a += 16)
+            check4(l, r, n, a);
+        for (size_t i = 0; i < n; i++) {
+            uint8_t b[4][16];
+            boundaries(&r[i], 4, b);
+            for (int k = 0; k < 4; k++)
+                check4(l, r, n, sd__be32(b[k]));
+        }
+        for (int k = 0; k < 20000; k++)
+            check4(l, r, n, (uint32_t)rnd());
+        ck_assert_uint_eq(sd_lpm_lookup4(l, 0), SD_LPM_VALUE_MAX);
+        ck_assert_uint_eq(sd_lpm_lookup4(l, UINT32_MAX), SD_LPM_VALUE_MAX - 1);
+        ck_assert_uint_eq(sd_lpm_lookup4(l, 0xFFFFFF7F), 0);
+        ck_assert_uint_eq(sd_lpm_lookup4(l, 0x0A01C801), 2001);
+        /* Bulk over the whole /16, in one batch and in odd ones. */
+        static uint32_t a4[65536], out[65536];
+        for (uint32_t i = 0; i < 65536; i++)
+            a4[i] = 0x0A010000 | ((i * 40503u) & 0xffff);
+        sd_lpm_lookup4_bulk(l, a4, out, 65536);
+        for (uint32_t i = 0; i < 65536; i++)
+            ck_assert_uint_eq(out[i], sd_lpm_lookup4(l, a4[i]));
+        for (size_t i = 0; i + 37 <= 65536; i += 37) {
+            sd_lpm_lookup4_bulk(l, a4 + i, out, 37);
+            for (size_t k = 0; k < 37; k++)
+                ck_assert_uint_eq(out[k], sd_lpm_lookup4(l, a4[i + k]));
+        }
+        check_ranges(l, 4);
+        /* Overlaid with a table of other splits, the overlay stays exact. */
+        sd_lpm *t[2] = { l, random_table(500, 0) };
+        struct combiner c = { 2, NULL, 0, 0, 0, -1 };
+        sd_lpm *o;
+        ck_assert_int_eq(sd__lpm_overlay(&o, (const sd_lpm *const *)t, 2, combine_rec, &c), 0);
+        check_overlay_family(o, (const sd_lpm *const *)t, 2, &c, 4);
+        for (uint32_t a = 0x0A010000; a <= 0x0A01FFFF; a += 3) {
+            uint8_t b[4];
+            sd__put_be32(b, a);
+            check_addr(o, (const sd_lpm *const *)t, 2, &c, b, 4);
+        }
+        sd_lpm_destroy(o);
+        sd_lpm_destroy(t[1]);
+        free(c.rec);
+        sd_lpm_destroy(l);
+        free(r);
+    }
+    sd__lpm_no_popcnt = 0;
+}
+END_TEST
+
+START_TEST(test_lpm_random4_generic)
+{
+    sd__lpm_no_popcnt = 1;
+    random_check(4, 3000, 0);
+    sd__lpm_no_popcnt = 0;
+}
+END_TEST
+
 static Suite *lpm_suite(void)
 {
     Suite *s = suite_create("lpm");
@@ -962,6 +1083,7 @@ static Suite *lpm_suite(void)
     tcase_add_test(tc, test_lpm_basic);
     tcase_add_test(tc, test_lpm_random4);
     tcase_add_test(tc, test_lpm_random4_long);
+    tcase_add_test(tc, test_lpm_random4_generic);
     tcase_add_test(tc, test_lpm_random6);
     tcase_add_test(tc, test_lpm_nomem);
     suite_add_tcase(s, tc);
@@ -976,6 +1098,7 @@ static Suite *lpm_suite(void)
     tcase_add_test(tc, test_overlay_three_null);
     tcase_add_test(tc, test_overlay_none_result);
     tcase_add_test(tc, test_overlay_nomem);
+    tcase_add_test(tc, test_lpm_edges4);
     suite_add_tcase(s, tc);
     tc = tcase_create("pfx2as");
     tcase_set_timeout(tc, 120);

@@ -906,7 +906,7 @@ static Suite *tag_suite(void)
     tcase_add_test(tc, test_round_trip);
     suite_add_tcase(s, tc);
     tc = tcase_create("tagger");
-    tcase_set_timeout(tc, 120); /* 64 MiB tables built many times (OOM loop) */
+    tcase_set_timeout(tc, 120); /* LPM tables built many times (OOM loop) */
     tcase_add_test(tc, test_basic_tags);
     tcase_add_test(tc, test_batch_and_errors);
     tcase_add_test(tc, test_providers);
