@@ -22,6 +22,7 @@
 #include <stardust/tag.h>
 #include <stardust/tagger_config.h>
 #include <stardust/flowtuple.h>
+#include <stardust/avro.h>
 #include <stardust/interval.h>
 #include <stardust/ft4.h>
 

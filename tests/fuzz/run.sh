@@ -14,6 +14,9 @@ cc=${FUZZ_CC:-clang}
 flags="-g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all"
 incs="-I$SD_BUILDDIR -I$SD_BUILDDIR/include -I$SD_SRCDIR/include -I$SD_SRCDIR/lib"
 libs="-lpcap -lwandio -ltrace -lz -lmaxminddb -lyaml -lm -pthread"
+# lib/avro.c: avro-c, and libsnappy when config.h says it was found.
+libs="$libs $(pkg-config --libs avro-c)"
+grep -q '^#define HAVE_SNAPPY 1' "$SD_BUILDDIR/config.h" && libs="$libs $(pkg-config --libs snappy)"
 status=0
 # The library once, with coverage but without libFuzzer's main().
 objs="$out/obj"
