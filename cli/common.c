@@ -15,6 +15,7 @@
 #include <stardust/packet.h>
 #include <stardust/parse.h>
 #include <stardust/tag.h>
+#include <stardust/tagger_config.h>
 #include <stardust/version.h>
 
 static const char *cli_prog = "stardust";
@@ -627,4 +628,56 @@ size_t sd_cli_drop_apply(sd_cli_drop *d, const sd_packet **pkts, size_t n)
             pkts[kept++] = p;
     }
     return kept;
+}
+
+/* ---------------------------------------------------------------- providers */
+
+int sd_cli_providers_opt(sd_cli_providers *pv, int c, const char *arg)
+{
+    if (c != SD_CLI_OPT_PFX2AS && c != SD_CLI_OPT_MMDB && c != SD_CLI_OPT_MAXMIND_CSV &&
+        c != SD_CLI_OPT_NETACQ)
+        return 0;
+    if (pv->n == SD_CLI_MAX_PROVIDERS) {
+        sd_cli_usage("too many provider options");
+        return -1;
+    }
+    pv->p[pv->n].opt = c;
+    pv->p[pv->n].arg = arg;
+    pv->n++;
+    return 1;
+}
+
+int sd_cli_providers_apply(const sd_cli_providers *pv, struct sd_tagger_config *cfg)
+{
+    if (pv->n == 0)
+        return 0;
+    sd_tagger_config_clear_providers(cfg);
+    for (size_t i = 0; i < pv->n; i++) {
+        /* The config copies the strings: casting away const is safe. */
+        sd_tagger_provider p;
+        memset(&p, 0, sizeof p);
+        char *arg = (char *)(uintptr_t)pv->p[i].arg;
+        switch (pv->p[i].opt) {
+        case SD_CLI_OPT_PFX2AS:
+            p.kind = SD_TAGGER_PFX2AS;
+            p.prefixfile = arg;
+            break;
+        case SD_CLI_OPT_MMDB:
+            p.kind = SD_TAGGER_MAXMIND;
+            p.mmdbfile = arg;
+            break;
+        case SD_CLI_OPT_MAXMIND_CSV:
+            p.kind = SD_TAGGER_MAXMIND;
+            p.directory = arg;
+            break;
+        default:
+            p.kind = SD_TAGGER_NETACQ;
+            p.directory = arg;
+            break;
+        }
+        int rc = sd_tagger_config_add_provider(cfg, &p);
+        if (rc != 0)
+            return rc;
+    }
+    return 0;
 }

@@ -147,6 +147,48 @@ int sd_cli_drop_parse(sd_cli_drop *d, const char *list);
  * pkts; returns their number and adds the others to d->dropped. */
 size_t sd_cli_drop_apply(sd_cli_drop *d, const struct sd_packet **pkts, size_t n);
 
+/* ---------------------------------------------------------------- providers */
+
+/* The tag-provider options shared by the tools that tag (sd-tagger,
+ * sd-flowtuple): --pfx2as FILE (repeatable), --mmdb FILE, --maxmind-csv DIR,
+ * --netacq DIR. Put SD_CLI_PROVIDER_LONGOPTS in the getopt_long() table,
+ * give each returned code to sd_cli_providers_opt(), then
+ * sd_cli_providers_apply() them to a tagger configuration. The strings are
+ * borrowed from argv. */
+enum {
+    SD_CLI_OPT_PFX2AS = 0x4000, SD_CLI_OPT_MMDB, SD_CLI_OPT_MAXMIND_CSV, SD_CLI_OPT_NETACQ
+};
+#define SD_CLI_PROVIDER_LONGOPTS \
+    {"pfx2as", required_argument, NULL, SD_CLI_OPT_PFX2AS}, \
+    {"mmdb", required_argument, NULL, SD_CLI_OPT_MMDB}, \
+    {"maxmind-csv", required_argument, NULL, SD_CLI_OPT_MAXMIND_CSV}, \
+    {"netacq", required_argument, NULL, SD_CLI_OPT_NETACQ}
+/* Their --help lines. */
+#define SD_CLI_PROVIDER_HELP \
+    "      --pfx2as FILE       RouteViews prefix-to-AS table (repeatable)\n" \
+    "      --mmdb FILE         MaxMind DB (.mmdb) geolocation\n" \
+    "      --maxmind-csv DIR   MaxMind legacy GeoLite City CSV folder\n" \
+    "      --netacq DIR        Net Acuity Edge CSV folder\n"
+
+#define SD_CLI_MAX_PROVIDERS 64
+struct sd_tagger_config;
+typedef struct sd_cli_providers {
+    size_t n;
+    struct sd_cli_provider_opt {
+        int opt;              /* SD_CLI_OPT_* */
+        const char *arg;
+    } p[SD_CLI_MAX_PROVIDERS];
+} sd_cli_providers;
+
+/* Record option c (a getopt_long() return) with its argument. Returns 1
+ * when c is a provider option, 0 when it is not, -1 (after a usage
+ * message) when too many were given. */
+int sd_cli_providers_opt(sd_cli_providers *pv, int c, const char *arg);
+
+/* When any provider option was given, replace cfg's providers with them,
+ * in command-line order. Returns 0 or a negative sd_err. */
+int sd_cli_providers_apply(const sd_cli_providers *pv, struct sd_tagger_config *cfg);
+
 /* ---------------------------------------------------------------- output */
 
 /* A large output buffer written with one fwrite() per fill: per-packet

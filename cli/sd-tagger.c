@@ -44,10 +44,7 @@ static void help(void)
            "\n"
            "Configuration and providers:\n"
            "  -c, --config FILE       corsarotagger YAML configuration (sd-tagger.conf(5))\n"
-           "      --pfx2as FILE       RouteViews prefix-to-AS table (repeatable)\n"
-           "      --mmdb FILE         MaxMind DB (.mmdb) geolocation\n"
-           "      --maxmind-csv DIR   MaxMind legacy GeoLite City CSV folder\n"
-           "      --netacq DIR        Net Acuity Edge CSV folder\n"
+           SD_CLI_PROVIDER_HELP
            "                          (any provider option replaces the file's tagproviders)\n"
            "      --lookup            print what the providers know about each ADDR (or each\n"
            "                          line of standard input) as JSON, then exit\n"
@@ -556,7 +553,7 @@ static int run_lookup(const sd_tagger *t, char **addrs, int n)
 /* ---------------------------------------------------------------- main */
 
 enum {
-    OPT_PFX2AS = 256, OPT_MMDB, OPT_MAXMIND_CSV, OPT_NETACQ, OPT_LOOKUP, OPT_MONITOR, OPT_MTU,
+    OPT_LOOKUP = 256, OPT_MONITOR, OPT_MTU,
     OPT_TTL, OPT_FIRST_PORT, OPT_JOIN_DELAY, OPT_DROP, OPT_COUNT, OPT_STATS, OPT_LOG_FILE
 };
 
@@ -664,10 +661,7 @@ int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
         {"config", required_argument, NULL, 'c'},
-        {"pfx2as", required_argument, NULL, OPT_PFX2AS},
-        {"mmdb", required_argument, NULL, OPT_MMDB},
-        {"maxmind-csv", required_argument, NULL, OPT_MAXMIND_CSV},
-        {"netacq", required_argument, NULL, OPT_NETACQ},
+        SD_CLI_PROVIDER_LONGOPTS,
         {"lookup", no_argument, NULL, OPT_LOOKUP},
         {"group", required_argument, NULL, 'g'},
         {"beacon-port", required_argument, NULL, 'p'},
@@ -701,9 +695,7 @@ int main(int argc, char **argv)
     unsigned join_delay = 500;
     int lookup = 0, want_stats = 0, json = 0;
     uint64_t count = 0, stats_every = 0, drop_mask = 0;
-    sd_tagger_provider cli_prov[64];
-    size_t n_cli_prov = 0;
-    memset(cli_prov, 0, sizeof cli_prov);
+    static sd_cli_providers cli_prov;
     char errbuf[SD_ERRBUF_SIZE];
 
     opterr = 0;
@@ -713,25 +705,6 @@ int main(int argc, char **argv)
         case 'c':
             config_path = optarg;
             break;
-        case OPT_PFX2AS:
-        case OPT_MMDB:
-        case OPT_MAXMIND_CSV:
-        case OPT_NETACQ: {
-            if (n_cli_prov == sizeof cli_prov / sizeof cli_prov[0])
-                return sd_cli_usage("too many provider options");
-            sd_tagger_provider *p = &cli_prov[n_cli_prov++];
-            if (c == OPT_PFX2AS) {
-                p->kind = SD_TAGGER_PFX2AS;
-                p->prefixfile = optarg;
-            } else if (c == OPT_MMDB) {
-                p->kind = SD_TAGGER_MAXMIND;
-                p->mmdbfile = optarg;
-            } else {
-                p->kind = c == OPT_MAXMIND_CSV ? SD_TAGGER_MAXMIND : SD_TAGGER_NETACQ;
-                p->directory = optarg;
-            }
-            break;
-        }
         case OPT_LOOKUP:
             lookup = 1;
             break;
@@ -817,8 +790,14 @@ int main(int argc, char **argv)
         case 'V':
             sd_cli_version();
             return SD_CLI_EXIT_OK;
-        default:
-            return sd_cli_usage_getopt(c, argv);
+        default: {
+            int pr = sd_cli_providers_opt(&cli_prov, c, optarg);
+            if (pr < 0)
+                return SD_CLI_EXIT_USAGE;
+            if (pr == 0)
+                return sd_cli_usage_getopt(c, argv);
+            break;
+        }
         }
     }
 
@@ -831,15 +810,10 @@ int main(int argc, char **argv)
         sd_tagger_config_free(&cfg);
         return SD_CLI_EXIT_RUNTIME;
     }
-    if (n_cli_prov > 0) {
-        sd_tagger_config_clear_providers(&cfg);
-        for (size_t i = 0; i < n_cli_prov; i++) {
-            if ((rc = sd_tagger_config_add_provider(&cfg, &cli_prov[i])) != 0) {
-                sd_cli_liberror(rc, NULL);
-                sd_tagger_config_free(&cfg);
-                return SD_CLI_EXIT_RUNTIME;
-            }
-        }
+    if ((rc = sd_cli_providers_apply(&cli_prov, &cfg)) != 0) {
+        sd_cli_liberror(rc, NULL);
+        sd_tagger_config_free(&cfg);
+        return SD_CLI_EXIT_RUNTIME;
     }
 
     if (lookup) {

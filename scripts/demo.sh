@@ -2,8 +2,8 @@
 # make demo: the main job end to end on built-in synthetic telescope traffic.
 # Today: generate a minute of darknet-like traffic, decode and summarise it,
 # then multicast it as nDAG and receive it, and tag it with origin AS and
-# geolocation (sd-tagger) using the shared provider data. Later stages
-# (flowtuples, RSDOS) join here.
+# geolocation (sd-tagger) using the shared provider data, and count it into
+# flowtuple Avro files (sd-flowtuple). Later stages (RSDOS) join here.
 set -eu
 : "${SD_BIN:?run through make demo}"
 PATH="$SD_BIN:$PATH"
@@ -68,5 +68,15 @@ sh "$SD_SRCDIR/tests/netns-run" sh -c '
     sd-tagger -q --stats --pfx2as "$2" --maxmind-csv "$3/maxmind-csv" --netacq "$3/netacq" \
         -g 225.44.0.2 -p 44001 "$1"
     wait $rx' sh "$trace" "$pfx2as" "$data"
+
+say "9. Flowtuples: per-minute 8-tuple counts as Avro files (sd-flowtuple), top talkers from them"
+printf 'sd-flowtuple -o DIR -m demo --stats TRACE writes one file per minute, named as corsarotrace\n'
+printf 'names them; sd-avro cat reads them back for the summary below.\n\n'
+ftdir="$work/flowtuple"
+rm -rf "$ftdir"
+mkdir -p "$ftdir"
+sd-flowtuple -o "$ftdir" -m demo --stats --no-progress "$trace"
+ls "$ftdir" | sed 's/^/  /'
+sd-avro cat "$ftdir"/*.avro | python3 "$SD_SRCDIR/scripts/ft_top.py" 10
 
 printf '\nDone. The trace is kept for you: try\n  %s/sd-dump -c 10 %s\n' "$SD_BIN" "$trace"

@@ -24,4 +24,16 @@ pfx=$(sed -n 's/.*providers: .* pfx2as \([0-9]*\) .*/\1/p' "$out")
 check "tagging: most sources have an origin AS ($pfx)" test "${pfx:-0}" -gt $((n / 2))
 check "tagging: filter counts printed" grep -q 'sd-tagger: filters: spoofed [0-9]' "$out"
 expect_eq "tagging: sd-dump shows two tagged packets" "$(grep -c '^ CorsaroTags: Filters:' "$out")" 2
+# Stage 9: flowtuple files of the trace and the top talkers from them.
+expect_eq "flowtuple: every packet read" \
+    "$(sed -n 's/^sd-flowtuple: stats: in \([0-9]*\) .*/\1/p' "$out")" "$n"
+check "flowtuple: files written" test -n "$(ls "$TMP/demo/flowtuple/"demo-flowtuple-*.avro)"
+check "flowtuple: .done companions" test -n "$(ls "$TMP/demo/flowtuple/"demo-flowtuple-*.avro.done)"
+ipv4=$(sed -n 's/^sd-flowtuple: stats: .* counted \([0-9]*\) .*/\1/p' "$out")
+check "flowtuple: the summary sums the counted packets ($ipv4)" \
+    grep -q "^flowtuples: [0-9]* records, $ipv4 packets$" "$out"
+expect_eq "flowtuple: top 10 sources printed" \
+    "$(sed -n '/^top 10 sources/,/^top 10 destination/p' "$out" | grep -c '^  [0-9.]* ')" 10
+expect_eq "flowtuple: top 10 destination ports printed" \
+    "$(sed -n '/^top 10 destination/,$p' "$out" | grep -c '^  \(tcp\|udp\)/[0-9]* ')" 10
 finish
