@@ -22,13 +22,8 @@
 #include <stardust/tag.h>
 #include <stardust/tagger_config.h>
 #include <stardust/flowtuple.h>
-<<<<<<< ours
 #include <stardust/avro.h>
 #include <stardust/interval.h>
 #include <stardust/ft4.h>
-=======
-#include <stardust/interval.h>
-#include <stardust/avro.h>
->>>>>>> theirs
 
 #endif
