@@ -799,6 +799,8 @@ int main(int argc, char **argv)
         else
             snprintf(ft4out, sizeof ft4out, "%s", dir);
         sd_cli_ft4out_init(&fo, ft4out, "sd-flowtuple");
+        if (tmpl_given)
+            fo.mkdirs_from = strlen(dir) + 1; /* as for FT3 file names */
         fo.opts.codec = codec;
         fo.opts.done_file = done_file;
         fo.cmdline = s.cmdline;
