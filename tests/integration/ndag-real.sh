@@ -27,6 +27,8 @@ blocks() {
 run() {
     cn=$1 cap=$2 group=$3 bport=$4 count=$5 ports=$6
     python3 "$SPLIT" "$cap" "$bport" "$TMP/$cn.b.pcap" "$TMP/$cn.d.pcap"
+    # The log exists before the job runs: the wait below greps it at once.
+    : >"$TMP/$cn.err"
     timeout 60 sd-dump -c "$count" --stats "ndag:lo,$group,$bport" >"$TMP/$cn.out" 2>"$TMP/$cn.err" &
     pid=$!
     # The beacon socket is joined at start; replaying beacons until the
@@ -90,6 +92,8 @@ cap="$real/tracemcast-100_packets-2streams-mtu1400.pcap"
 python3 "$SPLIT" "$cap" 44000 "$TMP/int.b.pcap" "$TMP/int.d.pcap"
 # --foreground: timeout would also send the SIGINT below to its process
 # group, and sd-dump exits with status 1 on a second signal
+# The log exists before the job runs: the wait below greps it at once.
+: >"$TMP/int.err"
 timeout --foreground 60 sd-dump -q --stats=1 ndag:lo,225.44.0.1,44000 >"$TMP/int.out" 2>"$TMP/int.err" &
 pid=$!
 i=0

@@ -27,6 +27,8 @@ run() {
     cn=$1 cap=$2
     shift 2
     python3 "$SPLIT" "$cap" 44001 "$TMP/$cn.b.pcap" "$TMP/$cn.d.pcap"
+    # The log exists before the job runs: the wait below greps it at once.
+    : >"$TMP/$cn.err"
     timeout 60 sd-dump "$@" "$URI" >"$TMP/$cn.out" 2>"$TMP/$cn.err" &
     pid=$!
     i=0
