@@ -1,5 +1,6 @@
 /* sd-avro: look into Avro container files (flowtuples and any other
- * schema): cat as JSON lines or CSV, stats, check.
+ * schema): cat as JSON lines or CSV, stats, check; merge FT3 files
+ * (corsaroftmerge) and convert FT3 to FT4 (ftconvert).
  *
  * FT3 and FT4 files go through the typed readers (sd_avro_read_ft3/ft4),
  * everything else through the generic record API and avro-c's values. */
@@ -15,8 +16,11 @@
 #include <avro.h>
 #include <stardust/avro.h>
 #include <stardust/err.h>
+#include <stardust/ft4.h>
+#include <stardust/version.h>
 
 #include "common.h"
+#include "ft4out.h"
 
 #define BATCH 512
 
@@ -25,6 +29,9 @@ static void help(void)
     printf("Usage: sd-avro cat [--csv] FILE...\n"
            "       sd-avro stats [--json] FILE...\n"
            "       sd-avro check [-q] FILE...\n"
+           "       sd-avro merge -o OUT FT3FILE...\n"
+           "       sd-avro ft3to4 [--prefix 16|24] [--interval SECONDS] [--ft4-version 0|1|2]\n"
+           "                      -o DIR|TEMPLATE FT3FILE...\n"
            "Read Avro object container files (FT3/FT4 flowtuples, RSDOS, any schema;\n"
            "codecs null, deflate, snappy). FILE - is standard input.\n"
            "\n"
@@ -34,9 +41,21 @@ static void help(void)
            "  stats     records, blocks, codec, schema; for FT3/FT4 also the time range\n"
            "            and the packet sum\n"
            "  check     read and validate every block and record; exit 1 if any file is bad\n"
+           "  merge     merge FT3 files (e.g. the interim files of one run) into one FT3 file:\n"
+           "            records equal on time and the 8-tuple become one, packet counts summed\n"
+           "  ft3to4    fold FT3 files into FT4 files, one per FT4 interval, named\n"
+           "            DIR/v3_5min_<start>.ft4.avro, or TEMPLATE with %%s = interval start\n"
            "\n"
            "Options:\n"
            "      --csv        cat: CSV instead of JSON lines\n"
+           "  -o, --output OUT merge: the output file; ft3to4: directory or template\n"
+           "      --prefix N   ft3to4: destination prefix length, 16 (default) or 24\n"
+           "      --interval S ft3to4: FT4 interval in seconds (default 300)\n"
+           "      --ft4-version V  ft3to4: fields of FT4 version V only (default 2)\n"
+           "      --codec C    merge, ft3to4: deflate (default), null or snappy\n"
+           "      --no-done    merge, ft3to4: no empty NAME.done after each file\n"
+           "      --max-records N  merge, ft3to4: most records of one FT3 interval held\n"
+           "                   in memory over all inputs (default 16777216)\n"
            "  -j, --json       stats: one JSON object per file\n"
            "  -q, --quiet      check: print nothing, only set the exit status\n"
            "  -h, --help       this help\n"
@@ -735,21 +754,377 @@ static int cmd_check(char **files, int nfiles, int quiet)
     return status;
 }
 
+/* ---------------------------------------------------------------- merge, ft3to4 */
+
+/* FT3 inputs are read interval by interval (one `time` value at a time)
+ * across every file, so interim files of one run, per-interval files or
+ * several runs' files can be given in any order. The records of one
+ * interval are held in memory (at most max_records over all inputs),
+ * sorted by the 8-tuple and combined: records equal on time and the
+ * 8-tuple become one, packet_cnt summed, every other field from the first
+ * of them (the first file on the command line, then file order). Each file
+ * must be in time order (every FT3 writer writes it so); within an interval
+ * any order is accepted (corsarotrace's order ignores dst_ip's first octet,
+ * --unsorted files have none). */
+
+#define MERGE_DEFAULT_MAX_RECORDS (1u << 24)
+
+struct ft3in {
+    sd_avro_reader *r;
+    const char *path;
+    sd_ft3_record buf[BATCH];
+    int n, pos;
+    int eof;
+    uint64_t seen;        /* records read so far */
+    uint32_t last_time;
+};
+
+struct mrec {
+    sd_ft3_record rec;
+    uint64_t seq;         /* arrival order: file order, then record order */
+};
+
+struct merger {
+    struct ft3in *in;
+    int nin;
+    struct mrec *v;
+    size_t n, cap, max;
+    uint64_t seq;
+    uint64_t records_in, records_out, intervals;
+    /* sink for each interval's combined records */
+    int (*sink)(void *user, const sd_ft3_record *recs, size_t n);
+    void *user;
+};
+
+static int mrec_cmp(const void *pa, const void *pb)
+{
+    const struct mrec *a = pa, *b = pb;
+    int c = sd_ft3_record_cmp(&a->rec, &b->rec);
+    if (c != 0)
+        return c;
+    return a->seq < b->seq ? -1 : a->seq > b->seq;
+}
+
+/* Make in->buf[in->pos] the next record. Returns 1, 0 at the end, -1 on
+ * an error (reported). */
+static int ft3in_fill(struct ft3in *in)
+{
+    if (in->pos < in->n)
+        return 1;
+    if (in->eof)
+        return 0;
+    int rc = sd_avro_read_ft3(in->r, in->buf, BATCH);
+    if (rc == SD_EOF) {
+        in->eof = 1;
+        return 0;
+    }
+    if (rc < 0) {
+        sd_cli_liberror(rc, sd_errmsg(in->r));
+        return -1;
+    }
+    in->n = rc;
+    in->pos = 0;
+    for (int i = 0; i < rc; i++) {
+        if (in->seen > 0 && in->buf[i].time < in->last_time) {
+            sd_cli_error("%s: record %" PRIu64 ": time %" PRIu32 " is before %" PRIu32
+                         " of the record before it: FT3 input must be in time order",
+                         in->path, in->seen + 1, in->buf[i].time, in->last_time);
+            return -1;
+        }
+        in->last_time = in->buf[i].time;
+        in->seen++;
+    }
+    return 1;
+}
+
+/* Combine the sorted records of one interval in place and hand them out. */
+static int merger_emit(struct merger *m)
+{
+    qsort(m->v, m->n, sizeof *m->v, mrec_cmp);
+    size_t k = 0;
+    for (size_t i = 0; i < m->n; i++) {
+        if (k > 0 && sd_ft3_record_cmp(&m->v[k - 1].rec, &m->v[i].rec) == 0) {
+            uint64_t *c = &m->v[k - 1].rec.packet_cnt;
+            uint64_t add = m->v[i].rec.packet_cnt;
+            *c = add > UINT64_MAX - *c ? UINT64_MAX : *c + add; /* saturate, never wrap */
+        } else {
+            m->v[k++] = m->v[i];
+        }
+    }
+    static sd_ft3_record out[BATCH];
+    for (size_t i = 0; i < k;) {
+        size_t b = 0;
+        while (b < BATCH && i < k)
+            out[b++] = m->v[i++].rec;
+        if (m->sink(m->user, out, b) != 0)
+            return -1;
+    }
+    m->records_out += k;
+    m->intervals++;
+    m->n = 0;
+    return 0;
+}
+
+/* Read every input interval by interval. Returns 0 or -1 (reported). */
+static int merger_run(struct merger *m)
+{
+    for (;;) {
+        int any = 0;
+        uint32_t t = 0;
+        for (int i = 0; i < m->nin; i++) {
+            int rc = ft3in_fill(&m->in[i]);
+            if (rc < 0)
+                return -1;
+            if (rc == 0)
+                continue;
+            uint32_t ti = m->in[i].buf[m->in[i].pos].time;
+            if (!any || ti < t)
+                t = ti;
+            any = 1;
+        }
+        if (!any)
+            return 0;
+        for (int i = 0; i < m->nin; i++) {
+            struct ft3in *in = &m->in[i];
+            int rc;
+            while ((rc = ft3in_fill(in)) > 0 && in->buf[in->pos].time == t) {
+                if (m->n == m->cap) {
+                    if (m->cap >= m->max) {
+                        sd_cli_error("interval %" PRIu32 " holds more than %zu records over all "
+                                     "inputs: raise --max-records",
+                                     t, m->max);
+                        return -1;
+                    }
+                    size_t cap = m->cap ? m->cap * 2 : 4096;
+                    if (cap > m->max)
+                        cap = m->max;
+                    struct mrec *v = realloc(m->v, cap * sizeof *v);
+                    if (v == NULL) {
+                        sd_cli_error("out of memory (%zu records of interval %" PRIu32 ")",
+                                     cap, t);
+                        return -1;
+                    }
+                    m->v = v;
+                    m->cap = cap;
+                }
+                m->v[m->n].rec = in->buf[in->pos++];
+                m->v[m->n].seq = m->seq++;
+                m->n++;
+                m->records_in++;
+            }
+            if (rc < 0)
+                return -1;
+        }
+        if (merger_emit(m) != 0)
+            return -1;
+        if (sd_cli_stop) {
+            sd_cli_error("interrupted");
+            return -1;
+        }
+    }
+}
+
+/* Open every input (all headers checked before any output exists). */
+static int merger_open(struct merger *m, char **files, int nfiles, size_t max_records)
+{
+    memset(m, 0, sizeof *m);
+    m->max = max_records;
+    m->in = calloc((size_t)nfiles, sizeof *m->in);
+    if (m->in == NULL) {
+        sd_cli_error("out of memory");
+        return -1;
+    }
+    for (int i = 0; i < nfiles; i++) {
+        struct ft3in *in = &m->in[i];
+        in->path = files[i];
+        if (open_file(files[i], &in->r) < 0)
+            return -1;
+        m->nin = i + 1;
+        int id = sd_avro_reader_schema_id(in->r);
+        if (id != SD_AVRO_SCHEMA_FT3) {
+            sd_cli_error("%s: not an FT3 flowtuple file (schema: %s)", files[i], schema_kind(id));
+            return -1;
+        }
+    }
+    return 0;
+}
+
+static void merger_close(struct merger *m)
+{
+    for (int i = 0; i < m->nin; i++)
+        sd_avro_reader_close(m->in[i].r);
+    free(m->in);
+    free(m->v);
+}
+
+struct out_opts {
+    const char *out;
+    int codec;
+    int done_file;
+    size_t max_records;
+    unsigned prefix, interval, version;
+    const char *cmdline;
+};
+
+static int merge_sink(void *user, const sd_ft3_record *recs, size_t n)
+{
+    sd_avro_writer *w = user;
+    int rc = sd_avro_write_ft3(w, recs, n);
+    if (rc < 0) {
+        sd_cli_liberror(rc, sd_errmsg(w));
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_merge(char **files, int nfiles, const struct out_opts *oo)
+{
+    struct merger m;
+    sd_avro_writer *w = NULL;
+    int status = SD_CLI_EXIT_RUNTIME;
+    if (merger_open(&m, files, nfiles, oo->max_records) != 0)
+        goto out;
+    sd_avro_writer_opts wo;
+    sd_avro_writer_opts_init(&wo);
+    wo.codec = oo->codec;
+    wo.done_file = oo->done_file;
+    char errbuf[SD_ERRBUF_SIZE];
+    int rc = sd_avro_writer_open(&w, oo->out, sd_avro_schema_json(SD_AVRO_SCHEMA_FT3), &wo, errbuf);
+    if (rc != 0) {
+        w = NULL;
+        sd_cli_liberror(rc, errbuf);
+        goto out;
+    }
+    /* Provenance; the FT3 interval carries over when the first input has it. */
+    const char *iv = sd_avro_reader_meta(m.in[0].r, "stardust.ft3.interval", NULL);
+    if ((rc = sd_avro_writer_set_meta(w, "stardust.tool", "sd-avro merge " SD_VERSION_STRING)) ||
+        (oo->cmdline && (rc = sd_avro_writer_set_meta(w, "stardust.command", oo->cmdline))) ||
+        (iv && (rc = sd_avro_writer_set_meta(w, "stardust.ft3.interval", iv)))) {
+        sd_cli_liberror(rc, sd_errmsg(w));
+        goto out;
+    }
+    m.sink = merge_sink;
+    m.user = w;
+    if (merger_run(&m) != 0)
+        goto out;
+    rc = sd_avro_writer_close(w, errbuf);
+    w = NULL;
+    if (rc != 0) {
+        sd_cli_liberror(rc, errbuf);
+        goto out;
+    }
+    status = SD_CLI_EXIT_OK;
+out:
+    sd_avro_writer_discard(w);
+    merger_close(&m);
+    return status;
+}
+
+static int ft4_sink(void *user, const sd_ft3_record *recs, size_t n)
+{
+    sd_ft4 *f = user;
+    int rc = sd_ft4_add(f, recs, n);
+    if (rc < 0) {
+        sd_cli_liberror(rc, sd_errmsg(f));
+        return -1;
+    }
+    return 0;
+}
+
+static int cmd_ft3to4(char **files, int nfiles, const struct out_opts *oo)
+{
+    struct merger m;
+    sd_ft4 *f = NULL;
+    sd_cli_ft4out fo;
+    int status = SD_CLI_EXIT_RUNTIME;
+    sd_cli_ft4out_init(&fo, oo->out, "sd-avro ft3to4");
+    fo.opts.codec = oo->codec;
+    fo.opts.done_file = oo->done_file;
+    fo.cmdline = oo->cmdline;
+    if (sd_cli_ft4out_check(&fo) != 0) {
+        sd_cli_error("%s", fo.err);
+        return SD_CLI_EXIT_RUNTIME;
+    }
+    if (merger_open(&m, files, nfiles, oo->max_records) != 0)
+        goto out;
+    sd_ft4_config cfg;
+    sd_ft4_config_init(&cfg);
+    cfg.interval = oo->interval;
+    cfg.dst_prefix_len = (uint8_t)oo->prefix;
+    cfg.version = (uint8_t)oo->version;
+    char errbuf[SD_ERRBUF_SIZE];
+    int rc = sd_ft4_create(&f, &cfg, sd_cli_ft4out_emit, &fo, errbuf);
+    if (rc != 0) {
+        sd_cli_liberror(rc, errbuf);
+        goto out;
+    }
+    fo.ft4 = f;
+    m.sink = ft4_sink;
+    m.user = f;
+    if (merger_run(&m) != 0)
+        goto out;
+    if ((rc = sd_ft4_flush(f)) != 0) {
+        sd_cli_liberror(rc, sd_errmsg(f));
+        goto out;
+    }
+    status = SD_CLI_EXIT_OK;
+out:
+    if (sd_cli_ft4out_end(&fo, status == SD_CLI_EXIT_OK) != 0) {
+        if (status == SD_CLI_EXIT_OK || fo.err[0] != '\0')
+            sd_cli_error("%s", fo.err[0] ? fo.err : "FT4 output failed");
+        status = SD_CLI_EXIT_RUNTIME;
+    }
+    sd_ft4_destroy(f);
+    merger_close(&m);
+    return status;
+}
+
+/* The command line, for the files' provenance metadata. */
+static char *join_args(int argc, char **argv)
+{
+    size_t len = 1;
+    for (int i = 0; i < argc; i++)
+        len += strlen(argv[i]) + 1;
+    char *s = malloc(len);
+    if (s == NULL)
+        return NULL;
+    s[0] = '\0';
+    for (int i = 0; i < argc; i++) {
+        if (i > 0)
+            strcat(s, " ");
+        strcat(s, argv[i]);
+    }
+    return s;
+}
+
 int main(int argc, char *argv[])
 {
-    enum { OPT_CSV = 256 };
+    enum {
+        OPT_CSV = 256, OPT_PREFIX, OPT_INTERVAL, OPT_FT4_VERSION, OPT_CODEC, OPT_NO_DONE,
+        OPT_MAX_RECORDS
+    };
     static const struct option longopts[] = {
         {"csv", no_argument, NULL, OPT_CSV},
         {"json", no_argument, NULL, 'j'},
         {"quiet", no_argument, NULL, 'q'},
+        {"output", required_argument, NULL, 'o'},
+        {"prefix", required_argument, NULL, OPT_PREFIX},
+        {"interval", required_argument, NULL, OPT_INTERVAL},
+        {"ft4-version", required_argument, NULL, OPT_FT4_VERSION},
+        {"codec", required_argument, NULL, OPT_CODEC},
+        {"no-done", no_argument, NULL, OPT_NO_DONE},
+        {"max-records", required_argument, NULL, OPT_MAX_RECORDS},
         {"help", no_argument, NULL, 'h'},
         {"version", no_argument, NULL, 'V'},
         {NULL, 0, NULL, 0},
     };
-    sd_cli_init("sd-avro", "cat|stats|check [options] FILE...");
+    sd_cli_init("sd-avro", "cat|stats|check|merge|ft3to4 [options] FILE...");
     int csv = 0, json = 0, quiet = 0, c;
+    int out_opts_given = 0, ft4_opts_given = 0;
+    struct out_opts oo = {NULL, SD_AVRO_DEFLATE, 1, MERGE_DEFAULT_MAX_RECORDS,
+                          SD_FT4_DEFAULT_PREFIX_LEN, SD_FT4_DEFAULT_INTERVAL, SD_FT4_V2, NULL};
     opterr = 0;
-    while ((c = getopt_long(argc, argv, ":jqhV", longopts, NULL)) != -1) {
+    while ((c = getopt_long(argc, argv, ":jqo:hV", longopts, NULL)) != -1) {
         switch (c) {
         case OPT_CSV:
             csv = 1;
@@ -760,6 +1135,58 @@ int main(int argc, char *argv[])
         case 'q':
             quiet = 1;
             break;
+        case 'o':
+            if (optarg[0] == '\0')
+                return sd_cli_usage("empty output name");
+            oo.out = optarg;
+            break;
+        case OPT_PREFIX:
+            if (strcmp(optarg, "16") == 0)
+                oo.prefix = 16;
+            else if (strcmp(optarg, "24") == 0)
+                oo.prefix = 24;
+            else
+                return sd_cli_usage("invalid prefix length '%s': expected 16 or 24", optarg);
+            ft4_opts_given = 1;
+            break;
+        case OPT_INTERVAL:
+            if (sd_cli_parse_uint(optarg, "interval", 1, SD_FT4_MAX_INTERVAL, &oo.interval) != 0)
+                return sd_cli_usage_hint();
+            ft4_opts_given = 1;
+            break;
+        case OPT_FT4_VERSION:
+            if (sd_cli_parse_uint(optarg, "FT4 version", 0, 2, &oo.version) != 0)
+                return sd_cli_usage_hint();
+            ft4_opts_given = 1;
+            break;
+        case OPT_CODEC:
+            if (strcmp(optarg, "deflate") == 0)
+                oo.codec = SD_AVRO_DEFLATE;
+            else if (strcmp(optarg, "null") == 0)
+                oo.codec = SD_AVRO_NULL;
+            else if (strcmp(optarg, "snappy") == 0)
+                oo.codec = SD_AVRO_SNAPPY;
+            else
+                return sd_cli_usage("invalid codec '%s': expected deflate, null or snappy",
+                                    optarg);
+            if (!sd_avro_codec_supported(oo.codec)) {
+                sd_cli_error("codec %s is not supported by this build", optarg);
+                return SD_CLI_EXIT_RUNTIME;
+            }
+            out_opts_given = 1;
+            break;
+        case OPT_NO_DONE:
+            oo.done_file = 0;
+            out_opts_given = 1;
+            break;
+        case OPT_MAX_RECORDS: {
+            uint64_t v;
+            if (sd_cli_parse_u64(optarg, "record bound", 1, SIZE_MAX / 128, &v) != 0)
+                return sd_cli_usage_hint();
+            oo.max_records = (size_t)v;
+            out_opts_given = 1;
+            break;
+        }
         case 'h':
             help();
             return SD_CLI_EXIT_OK;
@@ -771,12 +1198,43 @@ int main(int argc, char *argv[])
         }
     }
     if (optind >= argc)
-        return sd_cli_usage("no command: expected cat, stats or check");
+        return sd_cli_usage("no command: expected cat, stats, check, merge or ft3to4");
     const char *cmd = argv[optind++];
     if (optind >= argc)
         return sd_cli_usage("%s: no input file", cmd);
     char **files = argv + optind;
     int nfiles = argc - optind;
+    int is_out = strcmp(cmd, "merge") == 0 || strcmp(cmd, "ft3to4") == 0;
+    if (!is_out && (oo.out != NULL || out_opts_given || ft4_opts_given))
+        return sd_cli_usage("%s takes no -o, --codec, --no-done, --max-records, --prefix, "
+                            "--interval or --ft4-version", cmd);
+    if (is_out) {
+        if (csv || json || quiet)
+            return sd_cli_usage("%s takes no --csv, --json or --quiet", cmd);
+        if (oo.out == NULL)
+            return sd_cli_usage("%s: no output: give -o", cmd);
+        for (int i = 0; i < nfiles; i++)
+            if (strcmp(files[i], "-") == 0)
+                return sd_cli_usage("%s: inputs must be files, not standard input", cmd);
+        char *cmdline = join_args(argc, argv);
+        if (cmdline == NULL) {
+            sd_cli_error("out of memory");
+            return SD_CLI_EXIT_RUNTIME;
+        }
+        oo.cmdline = cmdline;
+        sd_cli_signals_install();
+        int st;
+        if (strcmp(cmd, "merge") == 0) {
+            if (ft4_opts_given)
+                st = sd_cli_usage("merge takes no --prefix, --interval or --ft4-version");
+            else
+                st = cmd_merge(files, nfiles, &oo);
+        } else {
+            st = cmd_ft3to4(files, nfiles, &oo);
+        }
+        free(cmdline);
+        return st;
+    }
     if (strcmp(cmd, "cat") == 0) {
         if (json || quiet)
             return sd_cli_usage("cat takes only --csv");
@@ -793,5 +1251,5 @@ int main(int argc, char *argv[])
             return sd_cli_usage("check takes only --quiet");
         return cmd_check(files, nfiles, quiet);
     }
-    return sd_cli_usage("unknown command '%s': expected cat, stats or check", cmd);
+    return sd_cli_usage("unknown command '%s': expected cat, stats, check, merge or ft3to4", cmd);
 }

@@ -16,7 +16,13 @@
  * period (early chunks under --max-tuples too); a file is closed (fsync,
  * rename, .done) when the last interval of its period is final, when a
  * later period starts, or at the end. On a write error every open file is
- * discarded, so no truncated file ever has a final name. */
+ * discarded, so no truncated file ever has a final name.
+ *
+ * --format ft4: the callback folds each chunk into an sd_ft4 instead
+ * (sd_ft4_add; sd_ft4_advance to the interval end on a final chunk, so an
+ * FT4 interval is written as soon as the FT3 intervals in it are complete),
+ * and ft4out.c writes one file per FT4 interval, named as sd-avro ft3to4
+ * names them. */
 #include "config.h"
 
 #include <errno.h>
@@ -35,6 +41,7 @@
 #include <stardust/stardust.h>
 
 #include "common.h"
+#include "ft4out.h"
 
 #define BATCH 256
 #define QUEUE 4                 /* batches in flight per worker */
@@ -42,12 +49,17 @@
 
 static void help(void)
 {
-    printf("Usage: sd-flowtuple -o DIR [--interval SECONDS] [options] URI\n"
+    printf("Usage: sd-flowtuple -o DIR [--interval SECONDS] [--format ft3|ft4] [options] URI\n"
            "Count the IPv4 packets of URI (a file, gen:, or a tagged or untagged ndag:\n"
-           "stream) into FT3 flowtuples per interval and write them as Avro files in DIR.\n"
+           "stream) into FT3 flowtuples per interval and write them as Avro files in DIR,\n"
+           "or fold them into FT4 aggregates (--format ft4).\n"
            "\n"
            "Output:\n"
            "  -o, --output-dir DIR    directory of the files (must exist and be writable)\n"
+           "      --format F          ft3 (default) or ft4: one file per FT4 interval,\n"
+           "                          DIR/v3_5min_<start>.ft4.avro (or -t with %%s)\n"
+           "      --ft4-prefix N      ft4: destination prefix length, 16 (default) or 24\n"
+           "      --ft4-interval S    ft4: FT4 interval in seconds (default 300)\n"
            "  -t, --template T        file name template inside DIR (default %%N-%%P-%%s:\n"
            "                          %%N monitor id, %%P flowtuple, %%s first interval start,\n"
            "                          other %% codes strftime(3) in UTC; .avro is appended)\n"
@@ -110,6 +122,7 @@ struct writer {
     struct outfile *files;
     uint64_t files_written, records, late_files;
     int failed;                /* the first error (negative sd_err) */
+    sd_ft4 *ft4;               /* --format ft4: the folder, else NULL */
     char err[SD_ERRBUF_SIZE + PATH_MAX];
 };
 
@@ -280,6 +293,17 @@ static int on_chunk(void *user, const sd_ft_chunk_info *info, const sd_ft3_recor
     struct writer *s = user;
     if (s->failed != 0)
         return s->failed;
+    if (s->ft4 != NULL) {
+        int rc = sd_ft4_add(s->ft4, recs, n);
+        /* A final chunk completes its interval (merged mode: every
+         * worker's part); FT4 intervals that end there can be written. */
+        if (rc == 0 && info->final)
+            rc = sd_ft4_advance(s->ft4, info->end);
+        if (rc < 0)
+            return fail(s, rc, "%s", sd_errmsg(s->ft4));
+        s->records += n;
+        return 0;
+    }
     struct outfile *f = &s->files[s->interim && info->worker >= 0 ? (unsigned)info->worker : 0];
     const uint64_t span = (uint64_t)s->interval * s->rotate;
     const uint64_t period = s->rotate ? info->time / span : 0;
@@ -476,6 +500,16 @@ static void print_stats(const sd_flowtuple *ft, const struct counts *k, const st
         sd_cli_json_u64(&o, "early_flushes", st.early_flushes);
         sd_cli_json_u64(&o, "spills", st.spills);
         sd_cli_json_u64(&o, "max_live", st.max_live);
+        if (s->ft4 != NULL) {
+            sd_ft4_stats fs;
+            fs.size = sizeof fs;
+            if (sd_ft4_get_stats(s->ft4, &fs) == 0) {
+                sd_cli_json_u64(&o, "ft4_records", fs.records_out);
+                sd_cli_json_u64(&o, "ft4_intervals", fs.intervals);
+                sd_cli_json_u64(&o, "ft4_early_records", fs.early_records);
+                sd_cli_json_u64(&o, "ft4_early_packets", fs.early_packets);
+            }
+        }
         sd_cli_json_end(&o);
     } else {
         sd_cli_out_printf(&o,
@@ -494,7 +528,8 @@ static void print_stats(const sd_flowtuple *ft, const struct counts *k, const st
 
 enum {
     OPT_CODEC = 256, OPT_NO_DONE, OPT_INTERIM, OPT_MAX_TUPLES, OPT_ALIGN_FIRST, OPT_UNSORTED,
-    OPT_DST_COMPAT, OPT_DROP, OPT_COUNT, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS
+    OPT_DST_COMPAT, OPT_DROP, OPT_COUNT, OPT_STATS, OPT_PROGRESS, OPT_NO_PROGRESS,
+    OPT_FORMAT, OPT_FT4_PREFIX, OPT_FT4_INTERVAL
 };
 
 /* The command line, for the files' provenance metadata. */
@@ -525,6 +560,9 @@ int main(int argc, char **argv)
         {"codec", required_argument, NULL, OPT_CODEC},
         {"no-done", no_argument, NULL, OPT_NO_DONE},
         {"interim", no_argument, NULL, OPT_INTERIM},
+        {"format", required_argument, NULL, OPT_FORMAT},
+        {"ft4-prefix", required_argument, NULL, OPT_FT4_PREFIX},
+        {"ft4-interval", required_argument, NULL, OPT_FT4_INTERVAL},
         {"interval", required_argument, NULL, 'i'},
         {"threads", required_argument, NULL, 'n'},
         {"max-tuples", required_argument, NULL, OPT_MAX_TUPLES},
@@ -552,6 +590,8 @@ int main(int argc, char **argv)
     uint64_t max_tuples = 0, count = 0;
     int done_file = 1, want_stats = 0, json = 0, progress_mode = -1, quiet = 0;
     int codec = SD_AVRO_DEFLATE;
+    int ft4 = 0, ft4_opts = 0, rotate_given = 0, tmpl_given = 0;
+    unsigned ft4_prefix = SD_FT4_DEFAULT_PREFIX_LEN, ft4_interval = SD_FT4_DEFAULT_INTERVAL;
     static sd_cli_providers prov;
     struct counts k;
     memset(&k, 0, sizeof k);
@@ -568,6 +608,7 @@ int main(int argc, char **argv)
                 return sd_cli_usage("invalid template '%s': a non-empty name inside DIR",
                                     optarg);
             tmpl = optarg;
+            tmpl_given = 1;
             break;
         case 'm':
             if (optarg[0] == '\0' || strpbrk(optarg, "/%") != NULL)
@@ -578,6 +619,30 @@ int main(int argc, char **argv)
         case 'r':
             if (sd_cli_parse_uint(optarg, "rotation", 0, 1000000, &rotate) != 0)
                 return sd_cli_usage_hint();
+            rotate_given = 1;
+            break;
+        case OPT_FORMAT:
+            if (strcmp(optarg, "ft3") == 0)
+                ft4 = 0;
+            else if (strcmp(optarg, "ft4") == 0)
+                ft4 = 1;
+            else
+                return sd_cli_usage("invalid format '%s': expected ft3 or ft4", optarg);
+            break;
+        case OPT_FT4_PREFIX:
+            if (strcmp(optarg, "16") == 0)
+                ft4_prefix = 16;
+            else if (strcmp(optarg, "24") == 0)
+                ft4_prefix = 24;
+            else
+                return sd_cli_usage("invalid FT4 prefix length '%s': expected 16 or 24", optarg);
+            ft4_opts = 1;
+            break;
+        case OPT_FT4_INTERVAL:
+            if (sd_cli_parse_uint(optarg, "FT4 interval", 1, SD_FT4_MAX_INTERVAL,
+                                  &ft4_interval) != 0)
+                return sd_cli_usage_hint();
+            ft4_opts = 1;
             break;
         case OPT_CODEC:
             if (strcmp(optarg, "deflate") == 0)
@@ -670,6 +735,14 @@ int main(int argc, char **argv)
     if (argc - optind > 1)
         return sd_cli_usage("one input URI only (got %d)", argc - optind);
     const char *uri = argv[optind];
+    if (ft4_opts && !ft4)
+        return sd_cli_usage("--ft4-prefix and --ft4-interval need --format ft4");
+    if (ft4 && (flags & SD_FT_INTERIM))
+        return sd_cli_usage("--format ft4 folds every worker's records: no --interim");
+    if (ft4 && rotate_given)
+        return sd_cli_usage("--rotate applies to FT3 files: FT4 has one file per interval");
+    if (ft4 && tmpl_given && strstr(tmpl, "%s") == NULL)
+        return sd_cli_usage("--format ft4: the template must contain %%s (the interval start)");
 
     char host[256];
     if (monitor == NULL) {
@@ -692,6 +765,10 @@ int main(int argc, char **argv)
     sd_tagger *tagger = NULL;
     sd_flowtuple *ft = NULL;
     sd_source *src = NULL;
+    sd_ft4 *f4 = NULL;
+    sd_cli_ft4out fo;
+    char ft4out[PATH_MAX];
+    int fo_used = 0;
     struct worker *ws = NULL;
     unsigned started = 0;
     int worker_failed = 0;
@@ -714,6 +791,31 @@ int main(int argc, char **argv)
         sd_cli_error("out of memory");
         status = SD_CLI_EXIT_RUNTIME;
         goto out;
+    }
+
+    if (ft4) {
+        if (tmpl_given)
+            snprintf(ft4out, sizeof ft4out, "%s/%s", dir, tmpl);
+        else
+            snprintf(ft4out, sizeof ft4out, "%s", dir);
+        sd_cli_ft4out_init(&fo, ft4out, "sd-flowtuple");
+        if (tmpl_given)
+            fo.mkdirs_from = strlen(dir) + 1; /* as for FT3 file names */
+        fo.opts.codec = codec;
+        fo.opts.done_file = done_file;
+        fo.cmdline = s.cmdline;
+        fo_used = 1;
+        sd_ft4_config fc;
+        sd_ft4_config_init(&fc);
+        fc.dst_prefix_len = (uint8_t)ft4_prefix;
+        fc.interval = ft4_interval;
+        if ((rc = sd_ft4_create(&f4, &fc, sd_cli_ft4out_emit, &fo, errbuf)) != 0) {
+            sd_cli_liberror(rc, errbuf);
+            status = SD_CLI_EXIT_RUNTIME;
+            goto out;
+        }
+        fo.ft4 = f4;
+        s.ft4 = f4;
     }
 
     if (prov.n > 0) {
@@ -886,6 +988,18 @@ int main(int argc, char **argv)
         if (s.failed == 0)
             sd_cli_liberror(rc, sd_errmsg(ft));
         status = SD_CLI_EXIT_RUNTIME;
+    } else if (f4 != NULL && s.failed == 0 && (rc = sd_ft4_flush(f4)) != 0) {
+        fail(&s, rc, "%s", sd_errmsg(f4));
+    }
+    if (fo_used) {
+        /* The FT4 files: kept only if the whole run went well. */
+        int ok = status == SD_CLI_EXIT_OK && s.failed == 0;
+        if (sd_cli_ft4out_end(&fo, ok) != 0 && ok)
+            fail(&s, fo.failed, "%s", fo.err);
+        else if (!ok && s.failed != 0 && fo.err[0] != '\0' && s.err[0] == '\0')
+            snprintf(s.err, sizeof s.err, "%s", fo.err);
+        s.files_written = fo.files;
+        fo_used = 0;
     }
     if (writer_end(&s) != 0) {
         if (s.err[0] != '\0')
@@ -910,8 +1024,11 @@ out:
         s.failed = s.failed ? s.failed : SD_ERR_STATE; /* discard what is still open */
         writer_end(&s);
     }
+    if (fo_used)
+        sd_cli_ft4out_end(&fo, 0);
     sd_source_close(src);
     sd_flowtuple_destroy(ft);
+    sd_ft4_destroy(f4);
     sd_tagger_destroy(tagger);
     free(s.files);
     free((void *)s.cmdline);

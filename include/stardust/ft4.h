@@ -1,5 +1,5 @@
 /* stardust: FT4, FT3 records folded into 5-minute aggregates
- * (flowtuple.md §2, stardust-ft4(5)).
+ * (flowtuple.md §2, stardust-flowtuple(5)).
  *
  * An sd_ft4 folds FT3 records (flowtuple.h) into FT4 records grouped by
  * (source, destination /16 or /24, port | ICMP type*256+code | protocol)
