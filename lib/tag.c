@@ -4,7 +4,7 @@
  * bits from sd_filterbits(), and the provider tags of the source address.
  * Provider answers are precomputed at freeze: each distinct answer (the
  * providers_used bits 1-3, prefixasn and the geo fields) is stored once as
- * a struct sd__tag_ans. With two or more provider tables, sd__lpm_overlay()
+ * an sd_tags image (sd__tag_ans). With two or more provider tables, sd__lpm_overlay()
  * merges their LPMs into one whose values index those answers; with one,
  * its own LPM values index them. Either way a packet costs one LPM lookup
  * and a copy, whatever the number of providers.
@@ -28,26 +28,14 @@
  * results) and filtered in one go, on the stack (no allocation). */
 #define SD__TAG_CHUNK SD__FB_BATCH
 
-/* The provider part of a tag, as it is copied into sd_tags (the four codes
- * in sd_tags' order, so they copy as one 8-byte block). */
-struct sd__tag_ans {
-    uint32_t providers; /* SD_TAG_MAXMIND | SD_TAG_NETACQ | SD_TAG_PFX2AS */
-    uint32_t prefixasn;
-    uint16_t netacq_region;
-    char maxmind_country[2], netacq_country[2];
-    char maxmind_continent[2], netacq_continent[2];
-    uint32_t netacq_polygon[8];
-};
-
-_Static_assert(offsetof(struct sd__tag_ans, netacq_continent) ==
-                   offsetof(struct sd__tag_ans, maxmind_country) + 6 &&
-               offsetof(sd_tags, netacq_continent) == offsetof(sd_tags, maxmind_country) + 6 &&
-               offsetof(sd_tags, netacq_country) == offsetof(sd_tags, maxmind_country) + 2 &&
-               offsetof(sd_tags, maxmind_continent) == offsetof(sd_tags, maxmind_country) + 4,
-               "the four codes copy as one block");
+/* A precomputed answer is the provider part of a tag laid out as the
+ * sd_tags it goes into (providers_used holds only provider bits, the
+ * per-packet fields are 0): tagging copies it whole, then sets the packet's
+ * own fields. */
+typedef sd_tags sd__tag_ans;
 
 /* The answer of an address no provider knows. */
-static const struct sd__tag_ans no_ans;
+static const sd__tag_ans no_ans;
 
 struct sd_tagger {
     struct sd__handle h;
@@ -58,7 +46,7 @@ struct sd_tagger {
     /* frozen state */
     const sd_lpm *lpm;       /* source -> index into ans; NULL without providers */
     sd_lpm *overlay;         /* owned; NULL with fewer than two tables */
-    struct sd__tag_ans *ans;
+    sd__tag_ans *ans;
     size_t nans, capans;
     uint32_t *ahash;         /* answer index + 1, open addressing; freeze only */
     size_t ahashcap;
@@ -126,31 +114,31 @@ int sd_tagger_add_geo(sd_tagger *t, sd_geo *geo)
 
 /* Index of an answer equal to *a (built from a zeroed struct, so padding
  * compares equal), added when new. Returns >= 0 or SD_ERR_NOMEM. */
-static int64_t intern_ans(sd_tagger *t, const struct sd__tag_ans *a)
+static int64_t intern_ans(sd_tagger *t, const sd__tag_ans *a)
 {
     return sd__intern((void **)&t->ans, &t->nans, &t->capans, sizeof *a, &t->ahash,
                       &t->ahashcap, SD_LPM_VALUE_MAX, a);
 }
 
-static void fill_pfx2as(struct sd__tag_ans *a, const sd_pfx2as *p, uint32_t v)
+static void fill_pfx2as(sd__tag_ans *a, const sd_pfx2as *p, uint32_t v)
 {
     const uint32_t *asns;
     /* tags.md §5.1: only a single origin sets prefixasn and bit 3 */
     if (sd__pfx2as_list(p, v, &asns) == 1) {
         a->prefixasn = asns[0];
-        a->providers |= SD_TAG_PFX2AS;
+        a->providers_used |= SD_TAG_PFX2AS;
     }
 }
 
-static void fill_geo(struct sd__tag_ans *a, const sd_geo *g, uint32_t v)
+static void fill_geo(sd__tag_ans *a, const sd_geo *g, uint32_t v)
 {
     const sd_geo_record *r = &g->recs[v];
     if (g->kind == SD_GEO_MAXMIND) {
-        a->providers |= SD_TAG_MAXMIND;
+        a->providers_used |= SD_TAG_MAXMIND;
         memcpy(a->maxmind_country, r->country, 2);
         memcpy(a->maxmind_continent, r->continent, 2);
     } else {
-        a->providers |= SD_TAG_NETACQ;
+        a->providers_used |= SD_TAG_NETACQ;
         memcpy(a->netacq_country, r->country, 2);
         memcpy(a->netacq_continent, r->continent, 2);
         a->netacq_region = r->region_code;
@@ -163,7 +151,7 @@ static void fill_geo(struct sd__tag_ans *a, const sd_geo *g, uint32_t v)
 static int64_t combine(void *user, const uint32_t *v)
 {
     sd_tagger *t = user;
-    struct sd__tag_ans a;
+    sd__tag_ans a;
     memset(&a, 0, sizeof a);
     for (size_t i = t->npfx; i-- > 0;) { /* the later table answers */
         if (v[i] != SD_LPM_NONE) {
@@ -242,7 +230,7 @@ int sd_tagger_freeze(sd_tagger *t)
  * source. Every field of *out is written (no memset: this is the tagger's
  * inner loop). */
 static inline void tag_one(const sd_parsed *p, const sd_packet *pkt, const struct sd__fb_batch *c,
-                           size_t j, const struct sd__tag_ans *a, sd_tags *out)
+                           size_t j, const sd__tag_ans *a, sd_tags *out)
 {
     /* tags.md §4, §2.3 (recommended): only an IPv4 header behind EtherType
      * 0x0800 (or a raw/loopback IPv4 link) is tagged; IPv6, ARP, a header
@@ -255,20 +243,13 @@ static inline void tag_one(const sd_parsed *p, const sd_packet *pkt, const struc
     }
     /* tags.md §1.2: the basic tags exist unless this is a later fragment
      * or the IPv4 header (IHL*4) is not all captured. */
-    const uint32_t basic = c->l4ok[j] & 1u;
-    out->providers_used = basic * SD_TAG_BASIC | a->providers;
-    out->netacq_region = a->netacq_region;
+    *out = *a;
+    out->providers_used |= c->l4ok[j] & SD_TAG_BASIC;
     out->src_port = (uint16_t)c->sport[j];
-    memcpy(out->netacq_polygon, a->netacq_polygon, sizeof out->netacq_polygon);
-    out->prefixasn = a->prefixasn;
-    memcpy((char *)out + offsetof(sd_tags, maxmind_country),
-           (const char *)a + offsetof(struct sd__tag_ans, maxmind_country), 8); /* 4 codes */
     out->dest_port = (uint16_t)c->dport[j];
     out->protocol = (uint8_t)(p->proto & c->l4ok[j]);
-    out->pad0 = 0;
     out->filterbits = c->fb[j];
     out->ft_hash = c->hash[j];
-    out->pad1 = 0;
 }
 
 int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *parsed,
