@@ -126,6 +126,17 @@ void sd_cli_progress_clear(sd_cli_progress *p);
 /* Format n with a metric suffix: 999, 12.3k, 4.56M, 7.89G (into buf). */
 const char *sd_cli_human(char *buf, size_t size, double n);
 
+/* ---------------------------------------------------------------- files */
+
+/* Create the missing directories of path (a file name) from byte offset
+ * from on, e.g. those a template like %Y/%m/... names inside an output
+ * directory that exists. Returns 0 or -1 (errno set). */
+int sd_cli_make_parents(const char *path, size_t from);
+
+/* argv[0..argc) joined with spaces (malloc'd; NULL when out of memory), for
+ * the provenance metadata of the files a tool writes. */
+char *sd_cli_join_args(int argc, char *argv[]);
+
 /* ---------------------------------------------------------------- --drop */
 
 /* --drop LIST for every tool that reads packets: remove the packets whose

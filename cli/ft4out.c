@@ -10,6 +10,7 @@
 #include <time.h>
 #include <unistd.h>
 
+#include "common.h"
 #include "ft4out.h"
 
 void sd_cli_ft4out_init(sd_cli_ft4out *o, const char *out, const char *tool)
@@ -135,25 +136,6 @@ static int remember(sd_cli_ft4out *o, const char *path)
     return 0;
 }
 
-/* Create the missing directories of path from offset from on. */
-static int make_parents(const char *path, size_t from)
-{
-    char buf[4096];
-    size_t len = strlen(path);
-    if (len >= sizeof buf)
-        return -1;
-    memcpy(buf, path, len + 1);
-    for (size_t i = from; i < len; i++) {
-        if (buf[i] != '/')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = '/';
-    }
-    return 0;
-}
-
 static int open_file(sd_cli_ft4out *o, uint64_t start)
 {
     sd_ft4_config cfg;
@@ -163,7 +145,7 @@ static int open_file(sd_cli_ft4out *o, uint64_t start)
         return fail(o, rc, "FT4 configuration: %s", sd_strerror(rc));
     if (file_name(o, cfg.interval, start, o->path, sizeof o->path) != 0)
         return fail(o, SD_ERR_INVAL, "output file name too long or empty for %s", o->out);
-    if (o->mkdirs_from > 0 && make_parents(o->path, o->mkdirs_from) != 0)
+    if (o->mkdirs_from > 0 && sd_cli_make_parents(o->path, o->mkdirs_from) != 0)
         return fail(o, SD_ERR_IO, "cannot create the directories of %s: %s", o->path,
                     strerror(errno));
     char errbuf[SD_ERRBUF_SIZE];

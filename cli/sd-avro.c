@@ -619,20 +619,6 @@ static int read_all(sd_avro_reader *r, struct file_stats *st)
     return rc;
 }
 
-static const char *schema_kind(int id)
-{
-    switch (id) {
-    case SD_AVRO_SCHEMA_FT3: return "FT3";
-    case SD_AVRO_SCHEMA_FT4_V0: return "FT4 v0";
-    case SD_AVRO_SCHEMA_FT4_V1: return "FT4 v1";
-    case SD_AVRO_SCHEMA_FT4: return "FT4 v2";
-    case SD_AVRO_SCHEMA_RSDOS_V1: return "RSDOS v1";
-    case SD_AVRO_SCHEMA_RSDOS_V2: return "RSDOS v2";
-    case SD_AVRO_SCHEMA_RSDOS_DOSFT: return "RSDOS dosflowtuple";
-    default: return "other";
-    }
-}
-
 static void schema_fullname(sd_avro_reader *r, char *buf, size_t size)
 {
     avro_schema_t s = sd_avro_reader_schema(r);
@@ -676,7 +662,7 @@ static int cmd_stats(char **files, int nfiles, int json)
             sd_cli_json_begin(&o);
             sd_cli_json_str(&o, "file", files[f]);
             sd_cli_json_str(&o, "schema", name);
-            sd_cli_json_str(&o, "kind", schema_kind(id));
+            sd_cli_json_str(&o, "kind", sd_avro_schema_name(id));
             sd_cli_json_str(&o, "codec", codec);
             sd_cli_json_u64(&o, "blocks", sd_avro_reader_blocks(r));
             sd_cli_json_u64(&o, "records", sd_avro_reader_records(r));
@@ -699,7 +685,7 @@ static int cmd_stats(char **files, int nfiles, int json)
         } else {
             sd_cli_out_printf(&o, "file      %s\nschema    %s (%s)\ncodec     %s\nblocks    %" PRIu64
                                   "\nrecords   %" PRIu64 "\nbytes     %" PRIu64 "\n",
-                              files[f], name, schema_kind(id), codec, sd_avro_reader_blocks(r),
+                              files[f], name, sd_avro_schema_name(id), codec, sd_avro_reader_blocks(r),
                               sd_avro_reader_records(r), sd_avro_reader_offset(r));
             if (typed) {
                 sd_cli_out_printf(&o, "packets   %" PRIu64 "\n", st.packets);
@@ -942,7 +928,7 @@ static int merger_open(struct merger *m, char **files, int nfiles, size_t max_re
         m->nin = i + 1;
         int id = sd_avro_reader_schema_id(in->r);
         if (id != SD_AVRO_SCHEMA_FT3) {
-            sd_cli_error("%s: not an FT3 flowtuple file (schema: %s)", files[i], schema_kind(id));
+            sd_cli_error("%s: not an FT3 flowtuple file (schema: %s)", files[i], sd_avro_schema_name(id));
             return -1;
         }
     }
@@ -1079,24 +1065,6 @@ out:
     return status;
 }
 
-/* The command line, for the files' provenance metadata. */
-static char *join_args(int argc, char **argv)
-{
-    size_t len = 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (s == NULL)
-        return NULL;
-    s[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        if (i > 0)
-            strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
 int main(int argc, char *argv[])
 {
     enum {
@@ -1216,7 +1184,7 @@ int main(int argc, char *argv[])
         for (int i = 0; i < nfiles; i++)
             if (strcmp(files[i], "-") == 0)
                 return sd_cli_usage("%s: inputs must be files, not standard input", cmd);
-        char *cmdline = join_args(argc, argv);
+        char *cmdline = sd_cli_join_args(argc, argv);
         if (cmdline == NULL) {
             sd_cli_error("out of memory");
             return SD_CLI_EXIT_RUNTIME;

@@ -126,26 +126,6 @@ struct writer {
     char err[SD_ERRBUF_SIZE + PATH_MAX];
 };
 
-/* Create the missing directories of path from offset from on (those a
- * template like %Y/%m/... names inside DIR). */
-static int make_parents(const char *path, size_t from)
-{
-    char buf[PATH_MAX];
-    size_t len = strlen(path);
-    if (len >= sizeof buf)
-        return -1;
-    memcpy(buf, path, len + 1);
-    for (size_t i = from; i < len; i++) {
-        if (buf[i] != '/')
-            continue;
-        buf[i] = '\0';
-        if (mkdir(buf, 0777) != 0 && errno != EEXIST)
-            return -1;
-        buf[i] = '/';
-    }
-    return 0;
-}
-
 /* DIR/<template with %P %N %s replaced>.avro[--n], then strftime in UTC. */
 static int file_name(const struct writer *s, uint64_t start, int worker, char *out, size_t size)
 {
@@ -225,7 +205,7 @@ static int open_file(struct writer *s, struct outfile *f, const char *path)
 {
     char errbuf[SD_ERRBUF_SIZE];
     errbuf[0] = '\0';
-    if (make_parents(path, strlen(s->dir) + 1) != 0)
+    if (sd_cli_make_parents(path, strlen(s->dir) + 1) != 0)
         return fail(s, SD_ERR_IO, "cannot create the directories of %s: %s", path,
                     strerror(errno));
     int rc = sd_avro_writer_open(&f->w, path, sd_avro_schema_json(SD_AVRO_SCHEMA_FT3), &s->opts,
@@ -532,24 +512,6 @@ enum {
     OPT_FORMAT, OPT_FT4_PREFIX, OPT_FT4_INTERVAL
 };
 
-/* The command line, for the files' provenance metadata. */
-static char *join_args(int argc, char **argv)
-{
-    size_t len = 1;
-    for (int i = 0; i < argc; i++)
-        len += strlen(argv[i]) + 1;
-    char *s = malloc(len);
-    if (s == NULL)
-        return NULL;
-    s[0] = '\0';
-    for (int i = 0; i < argc; i++) {
-        if (i > 0)
-            strcat(s, " ");
-        strcat(s, argv[i]);
-    }
-    return s;
-}
-
 int main(int argc, char **argv)
 {
     static const struct option longopts[] = {
@@ -785,7 +747,7 @@ int main(int argc, char **argv)
     sd_avro_writer_opts_init(&s.opts);
     s.opts.codec = codec;
     s.opts.done_file = done_file;
-    s.cmdline = join_args(argc, argv);
+    s.cmdline = sd_cli_join_args(argc, argv);
     s.files = calloc(s.nfiles, sizeof *s.files);
     if (s.files == NULL || s.cmdline == NULL) {
         sd_cli_error("out of memory");

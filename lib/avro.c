@@ -208,7 +208,7 @@ static int classify(avro_schema_t s)
     return SD_AVRO_SCHEMA_OTHER;
 }
 
-static const char *schema_label(int id)
+const char *sd_avro_schema_name(int id)
 {
     switch (id) {
     case SD_AVRO_SCHEMA_FT3: return "FT3";
@@ -218,7 +218,7 @@ static const char *schema_label(int id)
     case SD_AVRO_SCHEMA_RSDOS_V1: return "RSDOS v1";
     case SD_AVRO_SCHEMA_RSDOS_V2: return "RSDOS v2";
     case SD_AVRO_SCHEMA_RSDOS_DOSFT: return "RSDOS dosflowtuple";
-    default: return "not a stardust schema";
+    default: return "other";
     }
 }
 
@@ -421,21 +421,14 @@ void sd_avro_writer_opts_init(sd_avro_writer_opts *o)
     o->done_file = 0;
 }
 
+/* All of b, or the handle's sticky SD_ERR_IO with the reason. */
 static int write_all(struct sd_avro_writer *w, const uint8_t *b, size_t n)
 {
-    while (n > 0) {
-        ssize_t k = write(w->out.fd, b, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            w->failed = SD_ERR_IO;
-            return sd__seterr(&w->h, SD_ERR_IO, "%s: write: %s", w->path, strerror(e));
-        }
-        b += k;
-        n -= (size_t)k;
-    }
-    return 0;
+    if (sd__output_write(&w->out, b, n) == 0)
+        return 0;
+    int e = errno;
+    w->failed = SD_ERR_IO;
+    return sd__seterr(&w->h, SD_ERR_IO, "%s: write: %s", w->path, strerror(e));
 }
 
 static int out_flush(struct sd_avro_writer *w)
@@ -765,7 +758,7 @@ static int writer_check(struct sd_avro_writer *w, int id, const char *what)
         return w->failed;
     if (w->schema_id != id)
         return sd__seterr(&w->h, SD_ERR_STATE, "%s: cannot write %s records to a file of schema %s", w->path,
-                          what, schema_label(w->schema_id));
+                          what, sd_avro_schema_name(w->schema_id));
     if (!w->header_done) {
         /* Catch missing FT4 metadata at the first record, not at close. */
         int rc = write_header(w);
@@ -1654,7 +1647,7 @@ int sd_avro_read_ft3(sd_avro_reader *r, sd_ft3_record *recs, size_t n)
         return SD_ERR_INVAL;
     if (r->schema_id != SD_AVRO_SCHEMA_FT3)
         return sd__seterr(&r->h, SD_ERR_STATE, "%s: the writer schema is %s (%s), not FT3", r->path,
-                          schema_label(r->schema_id), avro_schema_name(r->schema) ? avro_schema_name(r->schema) : "?");
+                          sd_avro_schema_name(r->schema_id), avro_schema_name(r->schema) ? avro_schema_name(r->schema) : "?");
 #define DEC3(d, o) dec_ft3((d), (o))
     TYPED_READ(r, recs, n, DEC3)
 #undef DEC3
@@ -1671,7 +1664,7 @@ int sd_avro_read_ft4(sd_avro_reader *r, sd_ft4_record *recs, size_t n)
     case SD_AVRO_SCHEMA_FT4: version = SD_FT4_V2; break;
     default:
         return sd__seterr(&r->h, SD_ERR_STATE, "%s: the writer schema is %s (%s), not FT4", r->path,
-                          schema_label(r->schema_id), avro_schema_name(r->schema) ? avro_schema_name(r->schema) : "?");
+                          sd_avro_schema_name(r->schema_id), avro_schema_name(r->schema) ? avro_schema_name(r->schema) : "?");
     }
 #define DEC4(d, o) dec_ft4((d), (o), version)
     TYPED_READ(r, recs, n, DEC4)

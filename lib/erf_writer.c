@@ -33,21 +33,6 @@ struct sd_erf_writer {
     uint8_t *zout;
 };
 
-static int write_all(int fd, const uint8_t *p, size_t n)
-{
-    while (n > 0) {
-        ssize_t w = write(fd, p, n);
-        if (w < 0) {
-            if (errno == EINTR)
-                continue;
-            return -1;
-        }
-        p += w;
-        n -= (size_t)w;
-    }
-    return 0;
-}
-
 static int io_fail(sd_erf_writer *w, const char *what)
 {
     int e = errno;
@@ -67,7 +52,7 @@ static int deflate_out(sd_erf_writer *w, int mode)
             return sd__seterr(&w->h, SD_ERR_IO, "%s: gzip compression failed", w->path);
         }
         size_t out = WRITER_BUFSIZE - w->z.avail_out;
-        if (out > 0 && write_all(w->out.fd, w->zout, out) < 0)
+        if (out > 0 && sd__output_write(&w->out, w->zout, out) < 0)
             return io_fail(w, "write failed");
         if (mode == Z_FINISH ? zr == Z_STREAM_END : (w->z.avail_in == 0 && w->z.avail_out != 0))
             return 0;
@@ -84,7 +69,7 @@ static int flush_buf(sd_erf_writer *w)
         w->z.avail_in = (uInt)w->len;
         rc = deflate_out(w, Z_NO_FLUSH);
     } else {
-        rc = write_all(w->out.fd, w->buf, w->len) < 0 ? io_fail(w, "write failed") : 0;
+        rc = sd__output_write(&w->out, w->buf, w->len) < 0 ? io_fail(w, "write failed") : 0;
     }
     w->len = 0;
     return rc;

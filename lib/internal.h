@@ -67,6 +67,9 @@ struct sd__output {
     char *tmp; /* NULL when writing in place */
 };
 int sd__output_open(struct sd__output *o, const char *path, char *errbuf);
+/* write(2) all n bytes of b to o, retrying short writes and EINTR.
+ * Returns 0, or -1 with errno set. */
+int sd__output_write(struct sd__output *o, const void *b, size_t n);
 /* Close and rename into place; on failure the temporary file is removed and
  * msg says why. Returns 0 or a negative sd_err. */
 int sd__output_commit(struct sd__output *o, char *msg, size_t msgsize);

@@ -116,3 +116,19 @@ void sd__output_abort(struct sd__output *o)
         o->tmp = NULL;
     }
 }
+
+int sd__output_write(struct sd__output *o, const void *b, size_t n)
+{
+    const uint8_t *p = b;
+    while (n > 0) {
+        ssize_t k = write(o->fd, p, n);
+        if (k < 0) {
+            if (errno == EINTR)
+                continue;
+            return -1;
+        }
+        p += k;
+        n -= (size_t)k;
+    }
+    return 0;
+}

@@ -41,22 +41,14 @@ struct sd_pcap_writer {
     int failed;    /* sticky SD_ERR_IO after a failed write */
 };
 
-/* write(2) all of b, retrying short writes and EINTR. */
+/* All of b, or the handle's sticky SD_ERR_IO with the reason. */
 static int write_all(struct sd_pcap_writer *w, const uint8_t *b, size_t n)
 {
-    while (n > 0) {
-        ssize_t k = write(w->out.fd, b, n);
-        if (k < 0) {
-            if (errno == EINTR)
-                continue;
-            int e = errno;
-            w->failed = SD_ERR_IO;
-            return sd__seterr(&w->h, SD_ERR_IO, "%s: write: %s", w->path, strerror(e));
-        }
-        b += k;
-        n -= (size_t)k;
-    }
-    return 0;
+    if (sd__output_write(&w->out, b, n) == 0)
+        return 0;
+    int e = errno;
+    w->failed = SD_ERR_IO;
+    return sd__seterr(&w->h, SD_ERR_IO, "%s: write: %s", w->path, strerror(e));
 }
 
 /* Send n bytes to the output: directly, or through the gzip stream.

@@ -70,6 +70,11 @@ enum sd_avro_codec { SD_AVRO_NULL = 0, SD_AVRO_DEFLATE = 1, SD_AVRO_SNAPPY = 2 }
  * Since: 0.4 */
 SD_API const char *sd_avro_schema_json(int id);
 
+/* A short name of schema id for people: "FT3", "FT4 v0", "FT4 v1",
+ * "FT4 v2", "RSDOS v1", "RSDOS v2", "RSDOS dosflowtuple"; "other" for
+ * SD_AVRO_SCHEMA_OTHER and unknown ids. Static. Thread: safe. Since: 0.4 */
+SD_API const char *sd_avro_schema_name(int id);
+
 /* "null", "deflate", "snappy" for a codec, or NULL. Since: 0.4 */
 SD_API const char *sd_avro_codec_name(int codec);
 

@@ -26,6 +26,7 @@
 #include <stardust/tag.h>
 #include "geo_int.h"
 #include "internal.h"
+#include "pcap_util.h"
 #include "testutil.h"
 
 /* The geo loaders (branch geo-csv) are merged: compare the geo fields. */
@@ -869,28 +870,11 @@ START_TEST(test_batch_lanes)
                                         "ndag/real/input/100_packets.pcap",
                                         "ndag/real/input/synscan.pcap"};
     for (size_t f = 0; f < sizeof files / sizeof files[0]; f++) {
-        char eb[PCAP_ERRBUF_SIZE];
-        pcap_t *pc = pcap_open_offline(sd_test_data(files[f]), eb);
-        ck_assert_msg(pc != NULL, "%s", eb);
-        size_t n = 0, cap = 4096;
-        sd_packet *pk = calloc(cap, sizeof *pk);
-        ck_assert(pk != NULL);
-        struct pcap_pkthdr *h;
-        const u_char *data;
-        while (pcap_next_ex(pc, &h, &data) == 1) {
-            ck_assert_uint_lt(n, cap);
-            uint8_t *copy = malloc(h->caplen ? h->caplen : 1);
-            ck_assert(copy != NULL);
-            memcpy(copy, data, h->caplen);
-            pk[n++] = (sd_packet){.data = copy, .caplen = h->caplen, .wirelen = h->len,
-                                  .linktype = (uint16_t)pcap_datalink(pc)};
-        }
-        pcap_close(pc);
+        size_t n;
+        sd_packet *pk = sd_test_load_pcap(files[f], &n);
         ck_assert_uint_gt(n, 99);
         batch_equals_single(t, pk, n);
-        for (size_t i = 0; i < n; i++)
-            free((void *)pk[i].data);
-        free(pk);
+        sd_test_free_packets(pk, n);
     }
     sd_tagger_destroy(t);
 }
