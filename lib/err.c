@@ -7,6 +7,8 @@
 #include <string.h>
 
 #include <stardust/err.h>
+#include <sys/mman.h>
+
 #include "internal.h"
 
 static const struct {
@@ -127,6 +129,19 @@ static int alloc_should_fail(void)
 void *sd__malloc(size_t n) { return alloc_should_fail() ? NULL : malloc(n); }
 void *sd__calloc(size_t n, size_t size) { return alloc_should_fail() ? NULL : calloc(n, size); }
 void *sd__realloc(void *p, size_t n) { return alloc_should_fail() ? NULL : realloc(p, n); }
+
+void sd__advise_huge(void *p, size_t bytes)
+{
+#ifdef MADV_HUGEPAGE
+    uintptr_t a = ((uintptr_t)p + SD__HUGE_PAGE - 1) & ~(uintptr_t)(SD__HUGE_PAGE - 1);
+    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(SD__HUGE_PAGE - 1);
+    if (p != NULL && e > a)
+        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
+#else
+    (void)p;
+    (void)bytes;
+#endif
+}
 
 int sd__grow(void **p, size_t *cap, size_t need, size_t elem)
 {

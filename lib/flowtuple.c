@@ -145,9 +145,7 @@ static int table_alloc(const sd_flowtuple *ft, struct ft_table *t, size_t cap)
         void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
         if (m == MAP_FAILED)
             return SD_ERR_NOMEM;
-#ifdef MADV_HUGEPAGE
-        (void)madvise(m, bytes, MADV_HUGEPAGE);
-#endif
+        sd__advise_huge(m, bytes);
         s = m;
     } else if ((s = sd__calloc(cap, sizeof *s)) == NULL) {
         return SD_ERR_NOMEM;

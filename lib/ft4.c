@@ -16,7 +16,6 @@
 #include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 #include <unistd.h>
 
 #include <stardust/ft4.h>
@@ -137,21 +136,11 @@ static size_t pow2_at_least(size_t n)
 /* ------------------------------------------------------------ tables */
 
 /* The tables are probed at random: ask for transparent huge pages on the
- * big ones (a hint, once per growth), which saves most TLB misses. */
-static void advise_huge(void *p, size_t bytes)
+ * big ones (a hint, once per growth). */
+static void advise_big(void *p, size_t bytes)
 {
-#ifdef MADV_HUGEPAGE
-    const size_t huge = (size_t)2 << 20;
-    if (p == NULL || bytes < 2 * huge)
-        return;
-    uintptr_t a = ((uintptr_t)p + huge - 1) & ~(uintptr_t)(huge - 1);
-    uintptr_t e = ((uintptr_t)p + bytes) & ~(uintptr_t)(huge - 1);
-    if (e > a)
-        (void)madvise((void *)a, e - a, MADV_HUGEPAGE);
-#else
-    (void)p;
-    (void)bytes;
-#endif
+    if (bytes >= 2 * SD__HUGE_PAGE)
+        sd__advise_huge(p, bytes);
 }
 
 static inline size_t gslot_hash(uint64_t ka, uint32_t kb)
@@ -183,7 +172,7 @@ static int grow_groups(sd_ft4 *f, size_t need)
             return SD_ERR_NOMEM;
         f->sk2 = k;
         f->gcap = cap;
-        advise_huge(f->g, cap * sizeof *f->g);
+        advise_big(f->g, cap * sizeof *f->g);
     }
     return 0;
 }
@@ -198,7 +187,7 @@ static int rehash_groups(sd_ft4 *f, size_t slots)
         n[s] = (struct gslot){f->g[i].ka, f->g[i].kb, (uint32_t)i + 1};
     }
     sd__free(f->gs);
-    advise_huge(n, slots * sizeof *n);
+    advise_big(n, slots * sizeof *n);
     f->gs = n;
     f->gsmask = slots - 1;
     return 0;
@@ -218,7 +207,7 @@ static int rehash_ds(sd_ft4 *f, size_t slots)
         n[s] = f->ds[i];
     }
     sd__free(f->ds);
-    advise_huge(n, slots * sizeof *n);
+    advise_big(n, slots * sizeof *n);
     f->ds = n;
     f->dsmask = slots - 1;
     return 0;
@@ -238,7 +227,7 @@ static int rehash_vs(sd_ft4 *f, size_t slots)
         n[s] = f->vs[i];
     }
     sd__free(f->vs);
-    advise_huge(n, slots * sizeof *n);
+    advise_big(n, slots * sizeof *n);
     f->vs = n;
     f->vsmask = slots - 1;
     return 0;

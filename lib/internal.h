@@ -57,6 +57,18 @@ void sd__free(void *p);
 /* Test hook: the allocation after `n` more succeed fails; -1 disables. */
 extern long sd__alloc_fail_after;
 
+/* The optional instructions to use (lib/cpu.c): SD__CPU_* bits, none when
+ * STARDUST_SIMD=baseline. Cheap after the first call. Thread: safe. */
+#define SD__CPU_AVX2 0x1
+#define SD__CPU_POPCNT 0x2
+int sd__cpu_features(void);
+
+/* Ask for transparent huge pages on the whole 2 MiB pages inside
+ * [p, p + bytes) (madvise; a hint, ignored without THP). For big tables
+ * probed at random, where small pages would mostly miss the TLB. */
+#define SD__HUGE_PAGE ((size_t)2 << 20)
+void sd__advise_huge(void *p, size_t bytes);
+
 /* An output file written under PATH.tmp-<6 random characters> and renamed to PATH when
  * complete (lib/output.c). "-" is standard output; existing devices and
  * FIFOs are written in place. `path` is borrowed from the caller. */

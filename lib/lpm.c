@@ -39,7 +39,6 @@
 #include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/mman.h>
 
 #include <stardust/lpm.h>
 
@@ -48,7 +47,6 @@
 
 #define SD__LPM_CHILD 0x80000000u
 #define SD__LPM_TOP ((size_t)1 << 18) /* direct nodes: one per /18 */
-#define SD__HUGE_PAGE ((size_t)2 << 20)
 
 struct sd__pfx4 {
     uint32_t addr;
@@ -245,9 +243,7 @@ static void *huge_alloc(void **mem, size_t *size, size_t bytes)
     if (p == NULL)
         return NULL;
     uintptr_t a = ((uintptr_t)p + SD__HUGE_PAGE - 1) & ~(uintptr_t)(SD__HUGE_PAGE - 1);
-#ifdef MADV_HUGEPAGE
-    (void)madvise((void *)a, span, MADV_HUGEPAGE);
-#endif
+    sd__advise_huge((void *)a, span);
     return (void *)a;
 }
 
@@ -724,12 +720,9 @@ __attribute__((target("popcnt"), noinline)) static void bulk4_popcnt(const struc
     bulk4(node, run, addrs, out, n, 1);
 }
 
-/* The CPU model is filled in by a constructor of the runtime, before any
- * sd_lpm exists, so this only reads it (no __builtin_cpu_init(), which
- * would write it from concurrent freezes). */
 static int have_popcnt(void)
 {
-    return !sd__lpm_no_popcnt && __builtin_cpu_supports("popcnt");
+    return !sd__lpm_no_popcnt && (sd__cpu_features() & SD__CPU_POPCNT);
 }
 #else
 static int have_popcnt(void)
