@@ -9,8 +9,6 @@
 #include "config.h"
 
 #include <limits.h>
-#include <stdatomic.h>
-#include <stdlib.h>
 #include <string.h>
 
 #include <stardust/err.h>
@@ -220,7 +218,7 @@ __attribute__((always_inline)) static inline void gather(struct sd__fb_batch *c,
 
 /* The batch, compiled twice: 4 lanes of 16 bytes for the baseline
  * instruction set (SSE2 on x86-64, NEON elsewhere), 8 lanes of 32 bytes for
- * AVX2, chosen at run time (sd__filterbits_batch()). Emulating 32-byte
+ * AVX2, chosen at run time (sd__cpu_features()). Emulating 32-byte
  * vectors without AVX2 is slower than 16-byte ones. */
 typedef uint32_t v4u __attribute__((vector_size(16)));
 typedef int32_t v4i __attribute__((vector_size(16)));
@@ -252,30 +250,11 @@ typedef int32_t v8i __attribute__((vector_size(32)));
 #undef BATCH_ATTR
 #endif
 
-/* 1: AVX2, 0: baseline, -1: not decided yet. STARDUST_SIMD=baseline turns
- * AVX2 off (as OPENSSL_ia32cap does for OpenSSL), so that the tests run
- * both versions on a machine that has it. */
-static atomic_int use_avx2 = -1;
-
-static int decide_avx2(void)
-{
-    int v = 0;
-#if defined(__x86_64__) || defined(__i386__)
-    const char *e = getenv("STARDUST_SIMD");
-    v = __builtin_cpu_supports("avx2") && !(e != NULL && strcmp(e, "baseline") == 0);
-#endif
-    atomic_store_explicit(&use_avx2, v, memory_order_relaxed);
-    return v;
-}
-
 void sd__filterbits_batch(const sd_parsed *p, const sd_packet *const *pkts, size_t n,
                           struct sd__fb_batch *c)
 {
-    int v = atomic_load_explicit(&use_avx2, memory_order_relaxed);
-    if (SD__UNLIKELY(v < 0))
-        v = decide_avx2();
 #if defined(__x86_64__) || defined(__i386__)
-    if (v) {
+    if (sd__cpu_features() & SD__CPU_AVX2) {
         batch_avx2(p, pkts, n, c);
         return;
     }
