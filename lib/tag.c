@@ -1,18 +1,18 @@
 /* stardust: the tagger (include/stardust/tag.h, tags.md §1, §4, §5).
  *
- * sd_tag() fills the basic tags (§1.2) from sd_parse()'s result, the filter
- * bits from sd_filterbits(), and the provider tags of the source address.
+ * sd_tag() fills the filter bits and basic tags (§1.2) of a batch from
+ * sd__filterbits_batch() (one pass over sd_parse()'s results and the
+ * headers), and the provider tags of the source address.
  * Provider answers are precomputed at freeze: each distinct answer (the
  * providers_used bits 1-3, prefixasn and the geo fields) is stored once as
- * an sd_tags image (sd__tag_ans). With two or more provider tables, sd__lpm_overlay()
- * merges their LPMs into one whose values index those answers; with one,
- * its own LPM values index them. Either way a packet costs one LPM lookup
+ * an sd_tags image (sd__tag_ans). With two or more provider tables,
+ * sd__lpm_overlay() merges their LPMs into one whose values index those
+ * answers; with one, its own LPM values index them. Either way a packet costs one LPM lookup
  * and a copy, whatever the number of providers.
  */
 #include "config.h"
 
 #include <limits.h>
-#include <stddef.h>
 #include <string.h>
 
 #include <stardust/filterbits.h>

@@ -54,8 +54,21 @@ int sd_tags_decode(sd_tags *t, const uint8_t *b, size_t len)
     return 0;
 }
 
+static inline uint32_t ft_mix(uint32_t h, uint32_t v)
+{
+    return h ^ ((h << 5) + (h >> 27) + v);
+}
+
+/* The tagger computes the same hash lane-wise in filterbits_batch.inc; the
+ * tests compare both with upstream's values. */
 uint32_t sd_ft_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport, uint8_t ttl,
                     uint8_t tcp_flags, uint8_t proto, uint16_t iplen)
 {
-    return sd__ft_hash(src, dst, sport, dport, ttl, tcp_flags, proto, iplen);
+    uint32_t h = src * 59u;
+    h = ft_mix(h, dst);
+    h = ft_mix(h, (uint32_t)sport << 16);
+    h = ft_mix(h, dport);
+    h = ft_mix(h, (uint32_t)ttl << 24 | (uint32_t)tcp_flags << 16);
+    h = ft_mix(h, (uint32_t)proto << 8 | iplen);
+    return h;
 }

@@ -19,23 +19,4 @@ size_t sd__pfx2as_nlists(const sd_pfx2as *t);
  * points *asns at it (borrowed from t). */
 size_t sd__pfx2as_list(const sd_pfx2as *t, uint32_t idx, const uint32_t **asns);
 
-/* The flow-tuple hash of tags.md §1.3 (sd_ft_hash()), inlined into the
- * tagger's loop. */
-static inline uint32_t sd__ft_mix(uint32_t h, uint32_t v)
-{
-    return h ^ ((h << 5) + (h >> 27) + v);
-}
-
-static inline uint32_t sd__ft_hash(uint32_t src, uint32_t dst, uint16_t sport, uint16_t dport,
-                                   uint8_t ttl, uint8_t tcp_flags, uint8_t proto, uint16_t iplen)
-{
-    uint32_t h = src * 59u;
-    h = sd__ft_mix(h, dst);
-    h = sd__ft_mix(h, (uint32_t)sport << 16);
-    h = sd__ft_mix(h, dport);
-    h = sd__ft_mix(h, (uint32_t)ttl << 24 | (uint32_t)tcp_flags << 16);
-    h = sd__ft_mix(h, (uint32_t)proto << 8 | iplen);
-    return h;
-}
-
 #endif
