@@ -388,7 +388,6 @@ struct sd_avro_writer {
     char *schema_json;
     size_t schema_len;
     int codec;
-    int level;
     size_t block_size;
     int done_file;
     struct meta_entry *meta;
@@ -589,6 +588,15 @@ static int record_added(struct sd_avro_writer *w, size_t rlen)
     return 0;
 }
 
+static void free_meta(struct meta_entry *m, size_t n)
+{
+    for (size_t i = 0; i < n; i++) {
+        sd__free(m[i].key);
+        sd__free(m[i].val);
+    }
+    sd__free(m);
+}
+
 static void writer_free(struct sd_avro_writer *w)
 {
     sd__output_abort(&w->out);
@@ -598,11 +606,7 @@ static void writer_free(struct sd_avro_writer *w)
         avro_writer_free(w->vw);
     if (w->schema != NULL)
         avro_schema_decref(w->schema);
-    for (size_t i = 0; i < w->nmeta; i++) {
-        sd__free(w->meta[i].key);
-        sd__free(w->meta[i].val);
-    }
-    sd__free(w->meta);
+    free_meta(w->meta, w->nmeta);
     w->h.magic = 0;
     sd__free(w->schema_json);
     sd__free(w->blk);
@@ -648,7 +652,6 @@ int sd_avro_writer_open(sd_avro_writer **wp, const char *path, const char *schem
     sd__handle_init(&w->h);
     w->out.fd = -1;
     w->codec = opts->codec;
-    w->level = opts->level;
     w->block_size = bs;
     w->done_file = opts->done_file != 0;
     w->path = sd__strdup(path);
@@ -672,7 +675,7 @@ int sd_avro_writer_open(sd_avro_writer **wp, const char *path, const char *schem
         /* Raw deflate (no zlib header), as the Avro spec says. Level 1 by
          * default: on flowtuples it writes 1.7x faster than zlib's default
          * 6 for files about 5% larger (BENCHMARKS.md). */
-        if (deflateInit2(&w->zs, w->level == -1 ? 1 : w->level, Z_DEFLATED, -15, 8,
+        if (deflateInit2(&w->zs, opts->level == -1 ? 1 : opts->level, Z_DEFLATED, -15, 8,
                          Z_DEFAULT_STRATEGY) != Z_OK) {
             rc = sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: zlib initialisation failed", path);
             goto fail;
@@ -714,7 +717,7 @@ int sd_avro_writer_set_meta(sd_avro_writer *w, const char *key, const char *valu
 {
     if (w == NULL || key == NULL || value == NULL)
         return SD_ERR_INVAL;
-    if (w->header_done || w->records > 0)
+    if (w->header_done) /* written with the first record */
         return sd__seterr(&w->h, SD_ERR_STATE, "%s: metadata must be set before the first record", w->path);
     if (key[0] == '\0' || strncmp(key, "avro.", 5) == 0)
         return sd__seterr(&w->h, SD_ERR_INVAL, "%s: metadata key '%s' is reserved or empty", w->path, key);
@@ -1020,7 +1023,6 @@ struct sd_avro_reader {
     int eof;
     uint64_t file_size;     /* 0: unknown (a pipe) */
     char *schema_json;
-    size_t schema_len;
     avro_schema_t schema;
     int schema_id;
     int codec;
@@ -1188,7 +1190,6 @@ static int read_header(struct sd_avro_reader *r)
     if (schema == NULL)
         return sd__seterr(&r->h, SD_ERR_FORMAT, "%s: header has no avro.schema", r->path);
     r->schema_json = schema->val;
-    r->schema_len = schema->vlen;
     if (avro_schema_from_json_length(schema->val, schema->vlen, &r->schema) != 0) {
         r->schema = NULL;
         return sd__seterr(&r->h, SD_ERR_FORMAT, "%s: header schema does not parse: %s", r->path, avro_strerror());
@@ -1213,11 +1214,7 @@ void sd_avro_reader_close(sd_avro_reader *r)
         avro_reader_free(r->mem);
     if (r->schema != NULL)
         avro_schema_decref(r->schema);
-    for (size_t i = 0; i < r->nmeta; i++) {
-        sd__free(r->meta[i].key);
-        sd__free(r->meta[i].val);
-    }
-    sd__free(r->meta);
+    free_meta(r->meta, r->nmeta);
     r->h.magic = 0;
     sd__free(r->ibuf);
     sd__free(r->dbuf);
@@ -1255,11 +1252,13 @@ int sd_avro_reader_open(sd_avro_reader **rp, const char *path, char *errbuf)
         r->own_fd = 1;
     }
     struct stat sb;
-    if (fstat(r->fd, &sb) == 0 && S_ISREG(sb.st_mode))
-        r->file_size = (uint64_t)sb.st_size;
-    if (fstat(r->fd, &sb) == 0 && S_ISDIR(sb.st_mode)) {
-        rc = sd__errbuf(errbuf, SD_ERR_INVAL, "%s: is a directory", path);
-        goto fail;
+    if (fstat(r->fd, &sb) == 0) {
+        if (S_ISDIR(sb.st_mode)) {
+            rc = sd__errbuf(errbuf, SD_ERR_INVAL, "%s: is a directory", path);
+            goto fail;
+        }
+        if (S_ISREG(sb.st_mode))
+            r->file_size = (uint64_t)sb.st_size;
     }
     rc = read_header(r);
     if (rc < 0) {
@@ -1518,10 +1517,10 @@ static int dlist(struct dec *d, const char *name, uint64_t *vals, uint32_t *n)
     return 0;
 }
 
+/* c is zeroed by dec_ft4(), the only caller. */
 static int dcommon(struct dec *d, const char *vname, const char *fname, sd_ft4_common *c)
 {
     uint32_t nf;
-    memset(c, 0, sizeof *c);
     if (dlist(d, vname, c->value, &c->n) < 0 || dlist(d, fname, c->freq, &nf) < 0)
         return -1;
     if (nf != c->n) {
@@ -1678,17 +1677,17 @@ int sd_avro_reader_next(sd_avro_reader *r)
     if (r == NULL)
         return SD_ERR_INVAL;
     r->value_ok = 0;
-    if (r->iface == NULL) {
-        r->iface = avro_generic_class_from_schema(r->schema);
-        if (r->iface == NULL)
-            return sd__seterr(&r->h, SD_ERR_NOMEM, "%s: avro-c: %s", r->path, avro_strerror());
+    /* Set up on first use, each step on its own state, so that a call
+     * after a failed one (out of memory) resumes where it stopped. */
+    if (r->iface == NULL && (r->iface = avro_generic_class_from_schema(r->schema)) == NULL)
+        return sd__seterr(&r->h, SD_ERR_NOMEM, "%s: avro-c: %s", r->path, avro_strerror());
+    if (!r->have_value) {
         if (avro_generic_value_new(r->iface, &r->value) != 0)
             return sd__seterr(&r->h, SD_ERR_NOMEM, "%s: avro-c: %s", r->path, avro_strerror());
         r->have_value = 1;
-        r->mem = avro_reader_memory(NULL, 0);
-        if (r->mem == NULL)
-            return sd__seterr(&r->h, SD_ERR_NOMEM, "%s: out of memory", r->path);
     }
+    if (r->mem == NULL && (r->mem = avro_reader_memory(NULL, 0)) == NULL)
+        return sd__seterr(&r->h, SD_ERR_NOMEM, "%s: out of memory", r->path);
     const void *datum;
     size_t len;
     int rc = sd_avro_read_raw(r, &datum, &len);
