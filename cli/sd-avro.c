@@ -1008,13 +1008,13 @@ out:
 
 static int ft4_sink(void *user, const sd_ft3_record *recs, size_t n)
 {
-    sd_ft4 *f = user;
-    int rc = sd_ft4_add(f, recs, n);
-    if (rc < 0) {
-        sd_cli_liberror(rc, sd_errmsg(f));
-        return -1;
-    }
-    return 0;
+    sd_cli_ft4out *fo = user;
+    int rc = sd_ft4_add(fo->ft4, recs, n);
+    /* A failed FT4 file is the cause of sd_ft4's "emit failed": its own
+     * message is printed once, at the end. */
+    if (rc < 0 && fo->failed == 0)
+        sd_cli_liberror(rc, sd_errmsg(fo->ft4));
+    return rc < 0 ? -1 : 0;
 }
 
 static int cmd_ft3to4(char **files, int nfiles, const struct out_opts *oo)
@@ -1046,11 +1046,12 @@ static int cmd_ft3to4(char **files, int nfiles, const struct out_opts *oo)
     }
     fo.ft4 = f;
     m.sink = ft4_sink;
-    m.user = f;
+    m.user = &fo;
     if (merger_run(&m) != 0)
         goto out;
     if ((rc = sd_ft4_flush(f)) != 0) {
-        sd_cli_liberror(rc, sd_errmsg(f));
+        if (fo.failed == 0)
+            sd_cli_liberror(rc, sd_errmsg(f));
         goto out;
     }
     status = SD_CLI_EXIT_OK;

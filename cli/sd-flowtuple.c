@@ -818,7 +818,7 @@ int main(int argc, char **argv)
     }
     if (bpf != NULL && (rc = sd_source_set_filter(src, bpf)) != 0) {
         sd_cli_liberror(rc, sd_errmsg(src));
-        status = rc == SD_ERR_INVAL ? SD_CLI_EXIT_USAGE : SD_CLI_EXIT_RUNTIME;
+        status = rc == SD_ERR_FILTER ? SD_CLI_EXIT_USAGE : SD_CLI_EXIT_RUNTIME;
         goto out;
     }
     sd_cli_signals_install();
@@ -956,10 +956,13 @@ int main(int argc, char **argv)
     if (fo_used) {
         /* The FT4 files: kept only if the whole run went well. */
         int ok = status == SD_CLI_EXIT_OK && s.failed == 0;
-        if (sd_cli_ft4out_end(&fo, ok) != 0 && ok)
-            fail(&s, fo.failed, "%s", fo.err);
-        else if (!ok && s.failed != 0 && fo.err[0] != '\0' && s.err[0] == '\0')
+        (void)sd_cli_ft4out_end(&fo, ok);
+        if (fo.err[0] != '\0') {
+            /* A file error is the cause: sd_ft4 only reported that its
+             * emit failed. */
+            s.failed = fo.failed;
             snprintf(s.err, sizeof s.err, "%s", fo.err);
+        }
         s.files_written = fo.files;
         fo_used = 0;
     }

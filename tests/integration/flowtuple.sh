@@ -197,6 +197,13 @@ cat_dir "$TMP/term" '*.avro' > "$TMP/term.jsonl"
 conservation "SIGTERM" "$TMP/term.stats" "$TMP/term.jsonl"
 
 # ------------------------------------------------ unwritable / missing directory, full disk
+# A BPF filter that does not compile is a usage error (status 2).
+mkdir "$TMP/bpf"
+rc=0
+sd-flowtuple -o "$TMP/bpf" -m t -f 'tcp and and' gen:count=10 2> "$TMP/bpf.err" || rc=$?
+expect_eq "bad -f filter: exit status 2" "$rc" 2
+expect_eq "bad -f filter: no file" "$(ls -A "$TMP/bpf" | wc -l)" 0
+
 # Root ignores permissions: a read-only or a tiny tmpfs in a private mount
 # namespace stands for an unwritable directory and a full disk.
 mkdir "$TMP/ro" "$TMP/full"
