@@ -202,7 +202,6 @@ int sd_cli_ft4out_emit(void *user, const sd_ft_chunk_info *info, const sd_ft4_re
         o->w = NULL;
         return rc;
     }
-    o->records += n;
     return info->final ? close_file(o) : 0;
 }
 

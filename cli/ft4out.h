@@ -34,7 +34,7 @@ typedef struct sd_cli_ft4out {
     char path[4096];
     char **written;            /* completed files, for removal on failure */
     size_t nwritten, capwritten;
-    uint64_t files, records;
+    uint64_t files;
     int failed;                /* first error (negative sd_err) */
     char err[512];
 } sd_cli_ft4out;

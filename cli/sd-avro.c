@@ -776,7 +776,6 @@ struct merger {
     struct mrec *v;
     size_t n, cap, max;
     uint64_t seq;
-    uint64_t records_in, records_out, intervals;
     /* sink for each interval's combined records */
     int (*sink)(void *user, const sd_ft3_record *recs, size_t n);
     void *user;
@@ -845,8 +844,6 @@ static int merger_emit(struct merger *m)
         if (m->sink(m->user, out, b) != 0)
             return -1;
     }
-    m->records_out += k;
-    m->intervals++;
     m->n = 0;
     return 0;
 }
@@ -896,7 +893,6 @@ static int merger_run(struct merger *m)
                 m->v[m->n].rec = in->buf[in->pos++];
                 m->v[m->n].seq = m->seq++;
                 m->n++;
-                m->records_in++;
             }
             if (rc < 0)
                 return -1;

@@ -847,6 +847,8 @@ int main(int argc, char **argv)
             for (unsigned q = 0; q < QUEUE; q++) {
                 w->b[q].arena = malloc(ARENA);
                 bad |= w->b[q].arena == NULL;
+                for (unsigned j = 0; j < BATCH; j++) /* fixed: the batch's own packets */
+                    w->b[q].ptr[j] = &w->b[q].pkt[j];
             }
             if (bad || pthread_create(&w->thread, NULL, worker_main, w) != 0) {
                 sd_cli_error("cannot start worker thread %u", i);
@@ -921,7 +923,6 @@ int main(int argc, char **argv)
                     b->tags[b->n] = *p->tags;
                     q->tags = &b->tags[b->n];
                 }
-                b->ptr[b->n] = q;
                 b->n++;
                 if (p->ts > horizon)
                     horizon = p->ts;

@@ -712,7 +712,7 @@ static int first_packet(sd_flowtuple_worker *w)
     const uint64_t first = w->iv.first_ts / NS;
     if (first < ft->run_first)
         ft->run_first = first;
-    const uint64_t d = w->iv.start_ns / NS - w->iv.start_ns / NS % ft->cfg.interval;
+    const uint64_t d = sd_interval_floor(w->iv.start_ns / NS, ft->cfg.interval);
     if (d > w->done_until)
         w->done_until = d;
     pthread_mutex_unlock(&ft->lock);

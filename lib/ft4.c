@@ -13,12 +13,11 @@
  */
 #include "config.h"
 
-#include <limits.h>
 #include <stdlib.h>
 #include <string.h>
-#include <unistd.h>
 
 #include <stardust/ft4.h>
+#include <stardust/interval.h>
 
 #include "internal.h"
 
@@ -777,7 +776,7 @@ int sd_ft4_add(sd_ft4 *f, const sd_ft3_record *recs, size_t n)
             prefetch_group(f, &recs[i + SD__FT4_AHEAD_MID]);
         if (i + SD__FT4_AHEAD_NEAR < n)
             prefetch_values(f, &recs[i + SD__FT4_AHEAD_NEAR]);
-        uint32_t s = r->time - r->time % iv;
+        uint32_t s = (uint32_t)sd_interval_floor(r->time, iv);
         if (!f->open || s != f->cur) {
             if ((f->open && s < f->cur) || s < f->floor) {
                 f->st.early_records++;
@@ -814,7 +813,7 @@ int sd_ft4_advance(sd_ft4 *f, uint64_t time)
         if (rc < 0)
             return rc;
     }
-    uint64_t s = time - time % f->cfg.interval;
+    uint64_t s = sd_interval_floor(time, f->cfg.interval);
     if (!f->open && s > f->floor)
         f->floor = s;
     return 0;
