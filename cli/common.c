@@ -704,6 +704,48 @@ int sd_cli_make_parents(const char *path, size_t from)
     return 0;
 }
 
+int sd_cli_expand_name(char *out, size_t size, const char *tmpl, uint64_t start,
+                       const char *monitor, const char *plugin)
+{
+    char pat[4096], num[24];
+    size_t k = 0;
+    snprintf(num, sizeof num, "%llu", (unsigned long long)start);
+    for (const char *p = tmpl; *p != '\0'; p++) {
+        const char *ins = NULL;
+        char lit[4] = {p[0], '\0', '\0', '\0'};
+        if (p[0] == '%' && p[1] != '\0') {
+            p++;
+            if (*p == 's')
+                ins = num; /* strftime's %s would be local time */
+            else if (*p == 'N' && monitor != NULL)
+                ins = monitor;
+            else if (*p == 'P' && plugin != NULL)
+                ins = plugin;
+            else if (*p == 'N' || *p == 'P')
+                lit[1] = '%', lit[2] = *p; /* kept: "%%N" */
+            else
+                lit[1] = *p; /* for strftime, "%%" included */
+        }
+        if (ins == NULL)
+            ins = lit;
+        size_t n = strlen(ins);
+        if (k + n >= sizeof pat)
+            return -1;
+        memcpy(pat + k, ins, n);
+        k += n;
+    }
+    pat[k] = '\0';
+    time_t t = (time_t)start;
+    struct tm tm;
+    gmtime_r(&t, &tm);
+    /* The template is the user's: strftime() takes it as a format. */
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wformat-nonliteral"
+    size_t n = strftime(out, size, pat, &tm);
+#pragma GCC diagnostic pop
+    return n == 0 && pat[0] != '\0' ? -1 : 0;
+}
+
 char *sd_cli_join_args(int argc, char *argv[])
 {
     size_t len = 1;

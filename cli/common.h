@@ -133,6 +133,13 @@ const char *sd_cli_human(char *buf, size_t size, double n);
  * directory that exists. Returns 0 or -1 (errno set). */
 int sd_cli_make_parents(const char *path, size_t from);
 
+/* A file name from a template, as corsaro names its outputs: %s becomes
+ * start (decimal Unix seconds), %N monitor and %P plugin (each kept
+ * literally when NULL), every other % code goes through strftime() in UTC
+ * ("%%" included). Returns 0, or -1 when the name does not fit size. */
+int sd_cli_expand_name(char *out, size_t size, const char *tmpl, uint64_t start,
+                       const char *monitor, const char *plugin);
+
 /* argv[0..argc) joined with spaces (malloc'd; NULL when out of memory), for
  * the provenance metadata of the files a tool writes. */
 char *sd_cli_join_args(int argc, char *argv[]);

@@ -84,39 +84,12 @@ static int file_name(const sd_cli_ft4out *o, uint32_t interval, uint64_t start, 
                          (unsigned long long)start);
         return n > 0 && (size_t)n < size ? 0 : -1;
     }
-    /* %s first (strftime's %s would be local-time dependent), "%%" kept. */
-    char pat[4096];
-    size_t k = 0;
-    for (const char *p = o->out; *p != '\0'; p++) {
-        char num[24];
-        const char *ins;
-        char lit[3] = {p[0], '\0', '\0'};
-        if (p[0] == '%' && p[1] == 's') {
-            snprintf(num, sizeof num, "%llu", (unsigned long long)start);
-            ins = num;
-            p++;
-        } else if (p[0] == '%' && p[1] != '\0') {
-            lit[1] = p[1];
-            ins = lit;
-            p++;
-        } else {
-            ins = lit;
-        }
-        size_t n = strlen(ins);
-        if (k + n >= sizeof pat)
-            return -1;
-        memcpy(pat + k, ins, n);
-        k += n;
-    }
-    pat[k] = '\0';
-    time_t t = (time_t)start;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    size_t n = strftime(buf, size, pat, &tm);
-#pragma GCC diagnostic pop
-    return n == 0 ? -1 : 0;
+    /* the first o->literal bytes (a directory) as they are */
+    if (o->literal >= size)
+        return -1;
+    memcpy(buf, o->out, o->literal);
+    return sd_cli_expand_name(buf + o->literal, size - o->literal, o->out + o->literal, start,
+                              o->monitor, "flowtuple");
 }
 
 static int remember(sd_cli_ft4out *o, const char *path)
@@ -145,7 +118,7 @@ static int open_file(sd_cli_ft4out *o, uint64_t start)
         return fail(o, rc, "FT4 configuration: %s", sd_strerror(rc));
     if (file_name(o, cfg.interval, start, o->path, sizeof o->path) != 0)
         return fail(o, SD_ERR_INVAL, "output file name too long or empty for %s", o->out);
-    if (o->mkdirs_from > 0 && sd_cli_make_parents(o->path, o->mkdirs_from) != 0)
+    if (o->literal > 0 && sd_cli_make_parents(o->path, o->literal) != 0)
         return fail(o, SD_ERR_IO, "cannot create the directories of %s: %s", o->path,
                     strerror(errno));
     char errbuf[SD_ERRBUF_SIZE];

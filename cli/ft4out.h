@@ -25,9 +25,10 @@ typedef struct sd_cli_ft4out {
     const char *cmdline;       /* stardust.command metadata, or NULL */
     sd_avro_writer_opts opts;  /* codec, .done */
     sd_ft4 *ft4;               /* the folder, for its configuration */
-    size_t mkdirs_from;        /* > 0: create the missing directories of a
-                                  file's path from this offset on (a
-                                  template's %Y/... inside DIR) */
+    const char *monitor;       /* %N of a template, or NULL (kept as is) */
+    size_t literal;            /* > 0: out's first bytes are a directory,
+                                  taken as they are; the missing directories
+                                  a template names inside it are created */
     /* state */
     int is_template;
     sd_avro_writer *w;

@@ -556,9 +556,12 @@ static int cmd_cat(char **files, int nfiles, int csv)
         } else {
             while ((rc = sd_avro_reader_next(r)) > 0 && !sd_cli_stop)
                 if (emit_generic(&o, r, csv, &jb) < 0) {
-                    sd_cli_error("%s: record %" PRIu64 ": out of memory", files[f],
-                                 sd_avro_reader_records(r));
-                    rc = SD_ERR_FORMAT;
+                    /* reported here, once; the next file starts afresh */
+                    sd_cli_error("%s: record %" PRIu64 ": %s", files[f], sd_avro_reader_records(r),
+                                 jb.failed ? "out of memory" : "avro-c cannot read a value of it");
+                    jb.failed = 0;
+                    status = SD_CLI_EXIT_RUNTIME;
+                    rc = 0;
                     break;
                 }
         }

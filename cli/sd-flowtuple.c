@@ -126,53 +126,20 @@ struct writer {
     char err[SD_ERRBUF_SIZE + PATH_MAX];
 };
 
-/* DIR/<template with %P %N %s replaced>.avro[--n], then strftime in UTC. */
+/* DIR/<template with %P %N %s and strftime's codes replaced>.avro[--n];
+ * DIR is taken literally. */
 static int file_name(const struct writer *s, uint64_t start, int worker, char *out, size_t size)
 {
-    char pat[PATH_MAX];
-    size_t k = 0;
-    int w = snprintf(pat, sizeof pat, "%s/", s->dir);
-    if (w < 0 || (size_t)w >= sizeof pat)
+    int w = snprintf(out, size, "%s/", s->dir);
+    if (w < 0 || (size_t)w >= size)
         return -1;
-    k = (size_t)w;
-    for (const char *p = s->tmpl; *p != '\0'; p++) {
-        char num[24];
-        const char *ins = NULL;
-        char lit[3] = {p[0], '\0', '\0'};
-        if (p[0] == '%' && p[1] != '\0') {
-            p++;
-            if (*p == 'P') {
-                ins = "flowtuple";
-            } else if (*p == 'N') {
-                ins = s->monitor;
-            } else if (*p == 's') {
-                snprintf(num, sizeof num, "%llu", (unsigned long long)start);
-                ins = num;
-            } else {
-                lit[1] = *p; /* left for strftime, "%%" included */
-            }
-        }
-        if (ins == NULL)
-            ins = lit;
-        size_t n = strlen(ins);
-        if (k + n >= sizeof pat)
-            return -1;
-        memcpy(pat + k, ins, n);
-        k += n;
-    }
-    w = worker >= 0 ? snprintf(pat + k, sizeof pat - k, ".avro--%d", worker)
-                    : snprintf(pat + k, sizeof pat - k, ".avro");
-    if (w < 0 || (size_t)w >= sizeof pat - k)
+    size_t k = (size_t)w;
+    if (sd_cli_expand_name(out + k, size - k, s->tmpl, start, s->monitor, "flowtuple") != 0)
         return -1;
-    time_t t = (time_t)start;
-    struct tm tm;
-    gmtime_r(&t, &tm);
-    /* The template is the user's: strftime() takes it as a format. */
-#pragma GCC diagnostic push
-#pragma GCC diagnostic ignored "-Wformat-nonliteral"
-    size_t n = strftime(out, size, pat, &tm);
-#pragma GCC diagnostic pop
-    return n == 0 ? -1 : 0;
+    k += strlen(out + k);
+    w = worker >= 0 ? snprintf(out + k, size - k, ".avro--%d", worker)
+                    : snprintf(out + k, size - k, ".avro");
+    return w < 0 || (size_t)w >= size - k ? -1 : 0;
 }
 
 static int fail(struct writer *s, int rc, const char *fmt, ...) SD_CLI_PRINTF(3, 4);
@@ -761,8 +728,9 @@ int main(int argc, char **argv)
         else
             snprintf(ft4out, sizeof ft4out, "%s", dir);
         sd_cli_ft4out_init(&fo, ft4out, "sd-flowtuple");
+        fo.monitor = monitor;
         if (tmpl_given)
-            fo.mkdirs_from = strlen(dir) + 1; /* as for FT3 file names */
+            fo.literal = strlen(dir) + 1; /* as for FT3 file names */
         fo.opts.codec = codec;
         fo.opts.done_file = done_file;
         fo.cmdline = s.cmdline;

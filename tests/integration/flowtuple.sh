@@ -197,6 +197,15 @@ cat_dir "$TMP/term" '*.avro' > "$TMP/term.jsonl"
 conservation "SIGTERM" "$TMP/term.stats" "$TMP/term.jsonl"
 
 # ------------------------------------------------ unwritable / missing directory, full disk
+# Templates: %N and %P also in FT4 names; DIR is taken literally (a % in it
+# is no strftime code).
+mkdir "$TMP/d%Y"
+check "ft4 template with %N %P in a DIR holding %" \
+    sd-flowtuple -q -o "$TMP/d%Y" -m mon --format ft4 -t '%N-%P-%s' gen:count=1000
+expect_eq "ft4 template: the name" "$(ls "$TMP/d%Y" | grep -v done)" "mon-flowtuple-1767225600"
+check "ft3 template in a DIR holding %" sd-flowtuple -q -o "$TMP/d%Y" -m mon -t '%Y/%N-%s' gen:count=1000
+expect_eq "ft3 template: the name" "$(ls "$TMP/d%Y/2026" | grep -v done)" "mon-1767225600.avro"
+
 # A BPF filter that does not compile is a usage error (status 2).
 mkdir "$TMP/bpf"
 rc=0
