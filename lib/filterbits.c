@@ -130,7 +130,7 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
                         const sd_packet *pkt)
 {
     uint32_t live = 0, pre = 0, v6 = 0, iplen = 0, frag = 0, ipw2 = 0, src = 0, dst = 0;
-    uint32_t l4w0 = 0, l4w3 = 0, rem = 0, l4ok = 0;
+    uint32_t l4w0 = 0, l4w3 = 0, rem = 0, l4ok = 0, tag4 = 0;
     if (pkt == NULL) {
         /* all zero */
     } else if (!(p->flags & (SD_P_IP4 | SD_P_IP6)) || pkt->data == NULL) {
@@ -150,6 +150,7 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
             pre |= BIT(memcmp(a6, a6 + 16, 16) == 0, SD_FILTER_SAME_SRC_DEST_IP) |
                    BIT(special, SD_FILTER_RFC5735) | BIT(special, SD_FILTER_ROUTED);
         } else {
+            tag4 = p->ip_version == 4 ? ~0u : 0;
             iplen = p->ip_len;
             frag = (p->ip_flags & 0x4u) | p->frag_off;
             src = p->src4;
@@ -181,6 +182,7 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
     c->l4w3[i] = l4w3;
     c->rem[i] = rem;
     c->l4ok[i] = l4ok;
+    c->tag4[i] = tag4;
 }
 
 /* Packet i into the columns: the raw header words the vector pass tests.
@@ -192,7 +194,7 @@ __attribute__((always_inline)) static inline void gather(struct sd__fb_batch *c,
 {
     const uint32_t l4_off = p->l4_off;
     if (SD__UNLIKELY((p->flags & (SD_P_IP4 | SD_P_FRAG_LATER)) != SD_P_IP4 || l4_off == 0 ||
-                     pkt->data == NULL || l4_off + 16u > pkt->caplen)) {
+                     pkt->data == NULL || l4_off + 16u > pkt->caplen || p->ip_version != 4)) {
         gather_slow(c, i, p, pkt);
         return;
     }
@@ -214,7 +216,60 @@ __attribute__((always_inline)) static inline void gather(struct sd__fb_batch *c,
     c->l4w3[i] = sd__be32(t + 12);
     c->rem[i] = rem;
     c->l4ok[i] = ~0u;
+    c->tag4[i] = ~0u;
 }
+
+/* The constant operands of the batch (filterbits_batch.inc, C()), one
+ * row of SD__FB_K_LANES equal values each. */
+#define SD__FB_K_LANES 8
+#define SD__FB_CONSTANTS(X)                                                             \
+    X(K_1, 1u) X(K_3, 3u) X(K_4, 4u) X(K_10, 10u) X(K_13, 13u) X(K_15, 15u) X(K_19, 19u)    \
+    X(K_20, 20u) X(K_23, 23u) X(K_31, 31u) X(K_53, 53u) X(K_80, 80u) X(K_96, 96u)           \
+    X(K_127, 127u) X(K_129, 129u) X(K_199, 199u) X(K_223, 223u) X(K_1024, 1024u)            \
+    X(K_1500, 1500u) X(K_5000, 5000u) X(K_FF, 0xffu) X(K_FFFF, 0xffffu)                    \
+    X(K_TCP, PROTO_TCP) X(K_UDP, PROTO_UDP) X(K_IPV6, PROTO_IPV6) X(K_ICMPV6, PROTO_ICMPV6) \
+    X(K_169_254, 0xa9feu) X(K_172_16, 0xac1u) X(K_192_0_0, 0xc00000u)                      \
+    X(K_192_0_2, 0xc00002u) X(K_192_88_99, 0xc05863u) X(K_192_168, 0xc0a8u)                \
+    X(K_198_18, 0xc612u >> 1) X(K_198_51_100, 0xc63364u) X(K_203_0_113, 0xcb0071u)         \
+    X(K_TCPF, TCPF_MASK) X(K_SYN_ACK, SD_TCP_SYN | SD_TCP_ACK) X(K_SYN, SD_TCP_SYN)         \
+    X(K_RST, SD_TCP_RST) X(K_NORMAL_TCPF, NORMAL_TCPF)                                    \
+    X(K_BACKSCATTER_ICMP4, BACKSCATTER_ICMP4)                                             \
+    X(M_SCAN, SD_FB(SD_FILTER_TTL_200) | SD_FB(SD_FILTER_NO_TCP_OPTIONS) |                  \
+                  SD_FB(SD_FILTER_TCPWIN_1024))                                           \
+    X(M_SPOOFED, SD_FB(4) | SD_FB(8) | SD_FB(9) | SD_FB(10) | SD_FB(11) | SD_FB(12) |       \
+                     SD_FB(13) | SD_FB(14) | SD_FB(29))                                   \
+    X(M_ERRATIC, SD_FB(0) | SD_FB(5) | (SD_FB(28) - SD_FB(16))) /* 16..27 */              \
+    X(F_ABNORMAL_PROTOCOL, SD_FB(SD_FILTER_ABNORMAL_PROTOCOL))                             \
+    X(F_TTL_200, SD_FB(SD_FILTER_TTL_200))                                                 \
+    X(F_UDP_IPLEN_96, SD_FB(SD_FILTER_UDP_IPLEN_96))                                       \
+    X(F_UDP_IPLEN_1500, SD_FB(SD_FILTER_UDP_IPLEN_1500))                                   \
+    X(F_FRAGMENT, SD_FB(SD_FILTER_FRAGMENT))                                               \
+    X(F_LAST_SRC_IP_0, SD_FB(SD_FILTER_LAST_SRC_IP_0))                                     \
+    X(F_LAST_SRC_IP_255, SD_FB(SD_FILTER_LAST_SRC_IP_255))                                 \
+    X(F_SAME_SRC_DEST_IP, SD_FB(SD_FILTER_SAME_SRC_DEST_IP))                               \
+    X(F_RFC5735_ROUTED, SD_FB(SD_FILTER_RFC5735) | SD_FB(SD_FILTER_ROUTED))                \
+    X(F_PORT_53, SD_FB(SD_FILTER_PORT_53))                                                 \
+    X(F_TCP_PORT_0, SD_FB(SD_FILTER_TCP_PORT_0))                                           \
+    X(F_UDP_PORT_0, SD_FB(SD_FILTER_UDP_PORT_0))                                           \
+    X(F_UDP_DESTPORT_80, SD_FB(SD_FILTER_UDP_DESTPORT_80))                                 \
+    X(F_BACKSCATTER, SD_FB(SD_FILTER_BACKSCATTER))                                         \
+    X(F_TCP_PORT_23, SD_FB(SD_FILTER_TCP_PORT_23))                                         \
+    X(F_TCP_PORT_80, SD_FB(SD_FILTER_TCP_PORT_80))                                         \
+    X(F_TCP_PORT_5000, SD_FB(SD_FILTER_TCP_PORT_5000))                                     \
+    X(F_NO_TCP_OPTIONS, SD_FB(SD_FILTER_NO_TCP_OPTIONS))                                   \
+    X(F_TCPWIN_1024, SD_FB(SD_FILTER_TCPWIN_1024))                                         \
+    X(F_LARGE_SCALE_SCAN, SD_FB(SD_FILTER_LARGE_SCALE_SCAN))                               \
+    X(F_TTL_200_NONSPOOFED, SD_FB(SD_FILTER_TTL_200_NONSPOOFED))                           \
+    X(F_SPOOFED, SD_FB(SD_FILTER_SPOOFED))                                                 \
+    X(F_ERRATIC, SD_FB(SD_FILTER_ERRATIC))
+
+#define SD__FB_K_ENUM(name, value) name,
+enum { SD__FB_CONSTANTS(SD__FB_K_ENUM) SD__FB_NK };
+#define SD__FB_K_ROW(name, value)                                                  \
+    [name] = {(uint32_t)(value), (uint32_t)(value), (uint32_t)(value), (uint32_t)(value), \
+              (uint32_t)(value), (uint32_t)(value), (uint32_t)(value), (uint32_t)(value)},
+static const uint32_t sd__fb_k[SD__FB_NK][SD__FB_K_LANES]
+    __attribute__((aligned(32))) = {SD__FB_CONSTANTS(SD__FB_K_ROW)};
 
 /* The batch, compiled twice: 4 lanes of 16 bytes for the baseline
  * instruction set (SSE2 on x86-64, NEON elsewhere), 8 lanes of 32 bytes for

@@ -645,13 +645,13 @@ static inline __attribute__((always_inline)) uint32_t look4(const struct sd__nod
 
 /* The bulk lookup runs three stages over the batch: it prefetches the node
  * of address i + 2 * AHEAD, reads the node of address i + AHEAD (arrived
- * by then), computes its run index and prefetches the run entry, and
- * finishes address i. Both dependent cache misses of a lookup are thus in
- * flight for many addresses at once (tests/bench/bench_lpm). */
+ * by then), computes its run index, keeps it in out[i + AHEAD] and
+ * prefetches the run entry, and finishes address i. Both dependent cache
+ * misses of a lookup are thus in flight for many addresses at once
+ * (tests/bench/bench_lpm). */
 #ifndef SD__LPM_PREFETCH_AHEAD
 #define SD__LPM_PREFETCH_AHEAD 8
 #endif
-#define SD__LPM_RING 32 /* a power of two > SD__LPM_PREFETCH_AHEAD */
 
 static inline __attribute__((always_inline)) uint32_t run_index(const struct sd__node4 *node, uint32_t addr, int hw)
 {
@@ -671,32 +671,31 @@ static inline __attribute__((always_inline)) uint32_t finish4(const struct sd__n
 static inline __attribute__((always_inline)) void bulk4(const struct sd__node4 *node, const uint32_t *run,
                                                         const uint32_t *addrs, uint32_t *out, size_t n, int hw)
 {
-    enum { D = SD__LPM_PREFETCH_AHEAD, M = SD__LPM_RING - 1 };
+    enum { D = SD__LPM_PREFETCH_AHEAD };
     size_t i = 0;
 #if defined(__GNUC__) && SD__LPM_PREFETCH_AHEAD > 0
     if (n > 2 * D) {
-        uint32_t ring[SD__LPM_RING]; /* run index of the addresses i..i+D-1 */
         for (size_t k = 0; k < 2 * D; k++)
             __builtin_prefetch(&node[addrs[k] >> 14]);
         for (size_t k = 0; k < D; k++) {
-            ring[k] = run_index(node, addrs[k], hw);
-            __builtin_prefetch(&run[ring[k]]);
+            out[k] = run_index(node, addrs[k], hw);
+            __builtin_prefetch(&run[out[k]]);
         }
         for (; i + 2 * D < n; i++) {
             __builtin_prefetch(&node[addrs[i + 2 * D] >> 14]);
-            uint32_t r = run_index(node, addrs[i + D], hw);
-            ring[(i + D) & M] = r;
+            const uint32_t r = run_index(node, addrs[i + D], hw);
+            out[i + D] = r;
             __builtin_prefetch(&run[r]);
-            out[i] = finish4(node, run, run[ring[i & M]], addrs[i], hw);
+            out[i] = finish4(node, run, run[out[i]], addrs[i], hw);
         }
         for (; i + D < n; i++) {
-            uint32_t r = run_index(node, addrs[i + D], hw);
-            ring[(i + D) & M] = r;
+            const uint32_t r = run_index(node, addrs[i + D], hw);
+            out[i + D] = r;
             __builtin_prefetch(&run[r]);
-            out[i] = finish4(node, run, run[ring[i & M]], addrs[i], hw);
+            out[i] = finish4(node, run, run[out[i]], addrs[i], hw);
         }
         for (; i < n; i++)
-            out[i] = finish4(node, run, run[ring[i & M]], addrs[i], hw);
+            out[i] = finish4(node, run, run[out[i]], addrs[i], hw);
     }
 #endif
     for (; i < n; i++)

@@ -13,6 +13,7 @@
 #include "config.h"
 
 #include <limits.h>
+#include <stddef.h>
 #include <string.h>
 
 #include <stardust/filterbits.h>
@@ -30,12 +31,19 @@
 
 /* A precomputed answer is the provider part of a tag laid out as the
  * sd_tags it goes into (providers_used holds only provider bits, the
- * per-packet fields are 0): tagging copies it whole, then sets the packet's
- * own fields. */
+ * per-packet fields are 0). Answers are built and de-duplicated as whole
+ * sd_tags; frozen, only their first 64 bytes are kept, one cache line
+ * each (every provider field lies there), and tagging copies those, then
+ * sets the packet's own fields. */
 typedef sd_tags sd__tag_ans;
 
-/* The answer of an address no provider knows. */
-static const sd__tag_ans no_ans;
+struct sd__tag_line {
+    unsigned char b[64];
+} __attribute__((aligned(64)));
+
+_Static_assert(offsetof(sd_tags, netacq_continent) + 2 <= 64 &&
+                   offsetof(sd_tags, ft_hash) >= 64 && sizeof(sd_tags) == 72,
+               "the provider fields of sd_tags must lie in its first 64 bytes");
 
 struct sd_tagger {
     struct sd__handle h;
@@ -46,8 +54,14 @@ struct sd_tagger {
     /* frozen state */
     const sd_lpm *lpm;       /* source -> index into ans; NULL without providers */
     sd_lpm *overlay;         /* owned; NULL with fewer than two tables */
-    sd__tag_ans *ans;
+    sd__tag_ans *ans;        /* build state; freed at freeze */
     size_t nans, capans;
+    /* lines[0] is the answer of an address no provider knows (all 0),
+     * lines[v + 1] the answer of LPM value v, so SD_LPM_NONE + 1 wraps to
+     * 0 without a branch */
+    const struct sd__tag_line *lines;
+    void *lines_mem;         /* lines, before alignment */
+    size_t nlines;
     uint32_t *ahash;         /* answer index + 1, open addressing; freeze only */
     size_t ahashcap;
 };
@@ -187,6 +201,26 @@ static int build_direct(sd_tagger *t)
     return 0;
 }
 
+/* The frozen answers: lines[0] all 0, then the first 64 bytes of each
+ * answer. The sd_tags-sized build copies are dropped. */
+static int make_lines(sd_tagger *t)
+{
+    size_t n = t->nans + 1, bytes = n * sizeof(struct sd__tag_line) + 63;
+    unsigned char *mem = sd__calloc(1, bytes);
+    if (mem == NULL)
+        return SD_ERR_NOMEM;
+    struct sd__tag_line *l = (void *)(mem + (-(uintptr_t)mem & 63u));
+    for (size_t i = 0; i < t->nans; i++)
+        memcpy(&l[i + 1], &t->ans[i], sizeof l[i + 1]);
+    t->lines = l;
+    t->lines_mem = mem;
+    t->nlines = n;
+    sd__free(t->ans);
+    t->ans = NULL;
+    t->capans = 0;
+    return 0;
+}
+
 int sd_tagger_freeze(sd_tagger *t)
 {
     if (t == NULL)
@@ -212,8 +246,12 @@ int sd_tagger_freeze(sd_tagger *t)
     sd__free(t->ahash); /* interning is over */
     t->ahash = NULL;
     t->ahashcap = 0;
+    if (rc == 0)
+        rc = make_lines(t);
     if (rc != 0) {
         /* back to build state: freeze may be retried */
+        sd_lpm_destroy(t->overlay);
+        t->overlay = NULL;
         sd__free(t->ans);
         t->ans = NULL;
         t->nans = t->capans = 0;
@@ -225,32 +263,79 @@ int sd_tagger_freeze(sd_tagger *t)
     return 0;
 }
 
-/* Packet j of a batch, with its filter bits, transport fields and flow
- * hash from sd__filterbits_batch() and the provider answer of its IPv4
- * source. Every field of *out is written (no memset: this is the tagger's
- * inner loop). */
-static inline void tag_one(const sd_parsed *p, const sd_packet *pkt, const struct sd__fb_batch *c,
-                           size_t j, const sd__tag_ans *a, sd_tags *out)
+/* Packet j of a batch from the columns of sd__filterbits_batch() and the
+ * provider answer a of its IPv4 source. Every field of *out is written (no
+ * memset: this is the tagger's inner loop). */
+__attribute__((always_inline)) static inline void tag_one(const struct sd__tag_line *restrict a,
+                                                         const struct sd__fb_batch *restrict c,
+                                                         size_t j, sd_tags *restrict out)
 {
-    /* tags.md §4, §2.3 (recommended): only an IPv4 header behind EtherType
-     * 0x0800 (or a raw/loopback IPv4 link) is tagged; IPv6, ARP, a header
-     * claiming another version and L2-only frames are NOTIP. */
-    if (SD__UNLIKELY(pkt == NULL || !(p->flags & SD_P_IP4) || p->ip_version != 4 ||
-                     pkt->data == NULL)) {
-        memset(out, 0, sizeof *out);
-        out->filterbits = pkt != NULL ? SD_FB(SD_FILTER_NOTIP) : 0;
-        return;
-    }
-    /* tags.md §1.2: the basic tags exist unless this is a later fragment
-     * or the IPv4 header (IHL*4) is not all captured. */
-    *out = *a;
+    /* the per-packet fields among the answer's bytes are 0; two 32-byte
+     * moves where the target has them (tag_chunk_avx2), else four */
+    typedef uint8_t v32 __attribute__((vector_size(32)));
+    typedef uint8_t v32u __attribute__((vector_size(32), aligned(1)));
+    const v32 *src = (const v32 *)(const void *)a;
+    v32u *dst = (v32u *)(void *)out;
+    dst[0] = src[0];
+    dst[1] = src[1];
     out->providers_used |= c->l4ok[j] & SD_TAG_BASIC;
     out->src_port = (uint16_t)c->sport[j];
-    out->dest_port = (uint16_t)c->dport[j];
-    out->protocol = (uint8_t)(p->proto & c->l4ok[j]);
+    /* dest_port, protocol and pad0 (0) in one store */
+    memcpy(&out->dest_port, &c->dport_proto[j], 4);
     out->filterbits = c->fb[j];
     out->ft_hash = c->hash[j];
+    out->pad1 = 0;
 }
+
+_Static_assert(offsetof(sd_tags, protocol) == offsetof(sd_tags, dest_port) + 2 &&
+                   offsetof(sd_tags, pad0) == offsetof(sd_tags, dest_port) + 3,
+               "dport_proto is stored over dest_port, protocol and pad0");
+
+/* tags.md §4, §2.3 (recommended): only an IPv4 header behind EtherType
+ * 0x0800 (or a raw/loopback IPv4 link) is tagged; IPv6, ARP, a header
+ * claiming another version and L2-only frames are NOTIP, and a NULL
+ * packet gets all-zero tags. */
+static void tag_untagged(const sd_packet *pkt, sd_tags *out)
+{
+    memset(out, 0, sizeof *out);
+    out->filterbits = pkt != NULL ? SD_FB(SD_FILTER_NOTIP) : 0;
+}
+
+/* val: the LPM values of the sources, or NULL without providers. */
+__attribute__((always_inline)) static inline void
+tag_chunk(const struct sd__tag_line *lines, const sd_packet *const *pkts,
+          const struct sd__fb_batch *c, const uint32_t *val, sd_tags *out, size_t k)
+{
+    for (size_t j = 0; j < k; j++) {
+        if (SD__UNLIKELY(!c->tag4[j]))
+            tag_untagged(pkts[j], &out[j]);
+        else
+            tag_one(&lines[val != NULL ? (uint32_t)(val[j] + 1u) : 0], c, j, &out[j]);
+    }
+}
+
+static void tag_chunk_base(const struct sd__tag_line *lines, const sd_packet *const *pkts,
+                           const struct sd__fb_batch *c, const uint32_t *val, sd_tags *out,
+                           size_t k)
+{
+    if (val != NULL)
+        tag_chunk(lines, pkts, c, val, out, k);
+    else
+        tag_chunk(lines, pkts, c, NULL, out, k);
+}
+
+#if defined(__x86_64__) || defined(__i386__)
+/* The same with 32-byte moves for the answer lines. */
+__attribute__((target("avx2"))) static void
+tag_chunk_avx2(const struct sd__tag_line *lines, const sd_packet *const *pkts,
+               const struct sd__fb_batch *c, const uint32_t *val, sd_tags *out, size_t k)
+{
+    if (val != NULL)
+        tag_chunk(lines, pkts, c, val, out, k);
+    else
+        tag_chunk(lines, pkts, c, NULL, out, k);
+}
+#endif
 
 int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *parsed,
            sd_tags *out, size_t n)
@@ -260,6 +345,9 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
     sd_parsed buf[SD__TAG_CHUNK];
     struct sd__fb_batch c;
     uint32_t val[SD__TAG_CHUNK];
+#if defined(__x86_64__) || defined(__i386__)
+    const int avx2 = sd__cpu_features() & SD__CPU_AVX2;
+#endif
     for (size_t i = 0; i < n; i += SD__TAG_CHUNK) {
         const size_t k = n - i < SD__TAG_CHUNK ? n - i : SD__TAG_CHUNK;
         const sd_parsed *ps = parsed != NULL ? parsed + i : buf;
@@ -267,17 +355,18 @@ int sd_tag(const sd_tagger *t, const sd_packet *const *pkts, const sd_parsed *pa
         if (parsed == NULL)
             (void)sd_parse_bulk(pkts + i, buf, k);
         sd__filterbits_batch(ps, pkts + i, k, &c);
-        if (t->lpm != NULL) {
-            /* one bulk lookup of the IPv4 sources (prefetched; 0 for the
-             * others, whose values are not used) */
+        /* one bulk lookup of the IPv4 sources (prefetched; 0 for the
+         * others, whose values are not used) */
+        if (t->lpm != NULL)
             sd_lpm_lookup4_bulk(t->lpm, c.src, val, k);
-            for (size_t j = 0; j < k; j++)
-                tag_one(&ps[j], pkts[i + j], &c, j,
-                        val[j] != SD_LPM_NONE ? &t->ans[val[j]] : &no_ans, &out[i + j]);
-        } else {
-            for (size_t j = 0; j < k; j++)
-                tag_one(&ps[j], pkts[i + j], &c, j, &no_ans, &out[i + j]);
+        const uint32_t *v = t->lpm != NULL ? val : NULL;
+#if defined(__x86_64__) || defined(__i386__)
+        if (avx2) {
+            tag_chunk_avx2(t->lines, pkts + i, &c, v, out + i, k);
+            continue;
         }
+#endif
+        tag_chunk_base(t->lines, pkts + i, &c, v, out + i, k);
     }
     return (int)n;
 }
@@ -321,6 +410,7 @@ size_t sd_tagger_memory(const sd_tagger *t)
     if (t == NULL)
         return 0;
     size_t m = sizeof *t + t->cappfx * sizeof *t->pfx + t->capans * sizeof *t->ans +
+               (t->lines_mem != NULL ? t->nlines * sizeof *t->lines + 63 : 0) +
                t->ahashcap * sizeof *t->ahash + sd_lpm_memory(t->overlay);
     for (size_t i = 0; i < t->npfx; i++)
         m += sd_pfx2as_memory(t->pfx[i]);
@@ -336,6 +426,7 @@ void sd_tagger_destroy(sd_tagger *t)
     sd__free(t->pfx);
     sd_lpm_destroy(t->overlay);
     sd__free(t->ans);
+    sd__free(t->lines_mem);
     sd__free(t->ahash);
     sd_geo_close(t->maxmind);
     sd_geo_close(t->netacq);
