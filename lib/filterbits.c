@@ -129,20 +129,20 @@ static uint32_t l4_word(const uint8_t *t, uint32_t rem, uint32_t off)
 static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
                         const sd_packet *pkt)
 {
-    uint32_t live = 0, pre = 0, v6 = 0, iplen = 0, frag = 0, ipw2 = 0, src = 0, dst = 0;
-    uint32_t l4w0 = 0, l4w3 = 0, rem = 0, l4ok = 0, tag4 = 0;
+    uint32_t kind = 0, pre = 0, iplen = 0, frag = 0, ipw2 = 0, src = 0, dst = 0;
+    uint32_t l4w0 = 0, l4w3 = 0, rem = 0;
     if (pkt == NULL) {
         /* all zero */
     } else if (!(p->flags & (SD_P_IP4 | SD_P_IP6)) || pkt->data == NULL) {
         pre = SD_FB(SD_FILTER_NOTIP); /* D1, D2 */
     } else {
         const uint8_t *d = pkt->data;
-        live = ~0u;
+        kind = SD__FB_LIVE;
         ipw2 = (uint32_t)p->ttl << 24 | (uint32_t)p->proto << 16;
         if (p->flags & SD_P_IP6) {
             const uint8_t *a6 = d + p->l3_off + 8;
             const int special = special_v6(a6);
-            v6 = ~0u;
+            kind |= SD__FB_V6;
             /* iplen as upstream would see it: what an option-less IPv4
              * header would give the same transport segment (D3) */
             iplen = p->ip_len - p->ip_hl + 20u;
@@ -150,7 +150,7 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
             pre |= BIT(memcmp(a6, a6 + 16, 16) == 0, SD_FILTER_SAME_SRC_DEST_IP) |
                    BIT(special, SD_FILTER_RFC5735) | BIT(special, SD_FILTER_ROUTED);
         } else {
-            tag4 = p->ip_version == 4 ? ~0u : 0;
+            kind |= p->ip_version == 4 ? SD__FB_TAG4 : 0;
             iplen = p->ip_len;
             frag = (p->ip_flags & 0x4u) | p->frag_off;
             src = p->src4;
@@ -161,7 +161,7 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
          * lengths. */
         if (!(p->flags & SD_P_FRAG_LATER) && p->l4_off != 0 && p->l4_off <= pkt->caplen) {
             const uint8_t *t = d + p->l4_off;
-            l4ok = ~0u;
+            kind |= SD__FB_L4OK;
             rem = pkt->caplen - p->l4_off;
             l4w0 = l4_word(t, rem, 0);
             l4w3 = l4_word(t, rem, 12);
@@ -170,9 +170,8 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
                                    l4w0 & 0xffffu);
         }
     }
-    c->live[i] = live;
+    c->kind[i] = kind;
     c->pre[i] = pre;
-    c->v6[i] = v6;
     c->iplen[i] = iplen;
     c->frag[i] = frag;
     c->ipw2[i] = ipw2;
@@ -181,48 +180,57 @@ static void gather_slow(struct sd__fb_batch *c, size_t i, const sd_parsed *p,
     c->l4w0[i] = l4w0;
     c->l4w3[i] = l4w3;
     c->rem[i] = rem;
-    c->l4ok[i] = l4ok;
-    c->tag4[i] = tag4;
 }
 
 /* Packet i into the columns: the raw header words the vector pass tests.
  * The common case (IPv4, not a later fragment, 16 transport bytes
- * captured) reads them straight from the packet. */
-__attribute__((always_inline)) static inline void gather(struct sd__fb_batch *c, size_t i,
-                                                        const sd_parsed *p,
-                                                        const sd_packet *pkt)
+ * captured) reads them straight from the packet. Returns 1 when the UDP
+ * payload filters are still to run (udp_later()): out of this loop, which
+ * then keeps its values in registers. */
+__attribute__((always_inline)) static inline int gather(struct sd__fb_batch *c, size_t i,
+                                                       const sd_parsed *p, const sd_packet *pkt)
 {
     const uint32_t l4_off = p->l4_off;
     if (SD__UNLIKELY((p->flags & (SD_P_IP4 | SD_P_FRAG_LATER)) != SD_P_IP4 || l4_off == 0 ||
                      pkt->data == NULL || l4_off + 16u > pkt->caplen || p->ip_version != 4)) {
         gather_slow(c, i, p, pkt);
-        return;
+        return 0;
     }
     const uint8_t *ip = pkt->data + p->l3_off, *t = pkt->data + l4_off;
-    const uint32_t rem = pkt->caplen - l4_off;
-    const uint32_t ipw2 = sd__be32(ip + 8), l4w0 = sd__be32(t);
-    uint32_t pre = 0;
-    if (SD__UNLIKELY(((ipw2 >> 16) & 0xffu) == PROTO_UDP))
-        pre = udp_payload(t + 8, rem - 8, sd__be16(t + 4), p->ip_len, l4w0 >> 16, l4w0 & 0xffffu);
-    c->live[i] = ~0u;
-    c->pre[i] = pre;
-    c->v6[i] = 0;
+    const uint32_t ipw2 = sd__be32(ip + 8);
+    c->kind[i] = SD__FB_L4OK | SD__FB_LIVE | SD__FB_TAG4;
+    c->pre[i] = 0;
     c->iplen[i] = p->ip_len;
     c->frag[i] = sd__be16(ip + 6) & 0x9fffu; /* the reserved bit or an offset */
     c->ipw2[i] = ipw2;
     c->src[i] = p->src4;
     c->dst[i] = p->dst4;
-    c->l4w0[i] = l4w0;
+    c->l4w0[i] = sd__be32(t);
     c->l4w3[i] = sd__be32(t + 12);
-    c->rem[i] = rem;
-    c->l4ok[i] = ~0u;
-    c->tag4[i] = ~0u;
+    c->rem[i] = pkt->caplen - l4_off;
+    return ((ipw2 >> 16) & 0xffu) == PROTO_UDP;
 }
+
+/* The UDP payload filters of the packets gather() left them to (bit i of
+ * udp: packet i). */
+static void udp_later(struct sd__fb_batch *c, const sd_parsed *p, const sd_packet *const *pkts,
+                      uint64_t udp)
+{
+    for (; udp != 0; udp &= udp - 1) {
+        const size_t i = (size_t)__builtin_ctzll(udp);
+        const uint8_t *t = pkts[i]->data + p[i].l4_off;
+        c->pre[i] = udp_payload(t + 8, c->rem[i] - 8, sd__be16(t + 4), c->iplen[i],
+                                c->l4w0[i] >> 16, c->l4w0[i] & 0xffffu);
+    }
+}
+
+_Static_assert(SD__FB_BATCH <= 64, "udp_later() takes a 64-bit mask");
 
 /* The constant operands of the batch (filterbits_batch.inc, C()), one
  * row of SD__FB_K_LANES equal values each. */
 #define SD__FB_K_LANES 8
 #define SD__FB_CONSTANTS(X)                                                             \
+    X(K_KIND_L4OK, SD__FB_L4OK) X(K_KIND_LIVE, SD__FB_LIVE) X(K_KIND_V6, SD__FB_V6)           \
     X(K_1, 1u) X(K_3, 3u) X(K_4, 4u) X(K_10, 10u) X(K_13, 13u) X(K_15, 15u) X(K_19, 19u)    \
     X(K_20, 20u) X(K_23, 23u) X(K_31, 31u) X(K_53, 53u) X(K_80, 80u) X(K_96, 96u)           \
     X(K_127, 127u) X(K_129, 129u) X(K_199, 199u) X(K_223, 223u) X(K_1024, 1024u)            \

@@ -15,29 +15,32 @@
  * packet were most of the tagger's time. */
 #define SD__FB_BATCH 64
 
-/* A batch as columns, one uint32 per packet; masks are 0 or ~0. All filter
- * ids are below 32. Outputs: fb, and for the tagger tag4, sport,
- * dport_proto, l4ok and hash, so that it need not read the packets or
- * their parse results again. The rest is sd__filterbits_batch()'s working
- * space. */
+/* kind bits of a packet (struct sd__fb_batch): */
+#define SD__FB_L4OK 0x1u /* not a later fragment, IP header captured
+                            (tags.md 1.2 step 2); = SD_TAG_BASIC */
+#define SD__FB_LIVE 0x2u /* an IP packet; else fb = pre */
+#define SD__FB_V6 0x4u   /* IPv6 */
+#define SD__FB_TAG4 0x8u /* an IPv4 packet the tagger tags (SD_P_IP4,
+                            version 4, bytes) */
+
+/* A batch as columns, one uint32 per packet. All filter ids are below 32.
+ * Outputs: fb, and for the tagger kind, sport, dport_proto and hash, so
+ * that it need not read the packets or their parse results again. The
+ * rest is sd__filterbits_batch()'s working space. */
 struct sd__fb_batch {
     /* outputs */
     uint32_t fb[SD__FB_BATCH];    /* the filter bits */
+    uint32_t kind[SD__FB_BATCH];  /* SD__FB_* */
     uint32_t sport[SD__FB_BATCH]; /* TCP/UDP (4 bytes captured); ICMP type (2) */
     uint32_t dport_proto[SD__FB_BATCH]; /* TCP/UDP port or ICMP code, and
-                                           bits 16-23: the protocol when
-                                           l4ok (the tag's bytes 52-55) */
-    uint32_t l4ok[SD__FB_BATCH];  /* mask: not a later fragment, IP header
-                                     captured (tags.md 1.2 step 2) */
+                                           bits 16-23: the protocol with
+                                           SD__FB_L4OK (the tag's bytes
+                                           52-55) */
     uint32_t hash[SD__FB_BATCH];  /* tags.md 1.3 flow hash of an IPv4 packet;
                                      0 without transport */
-    uint32_t tag4[SD__FB_BATCH];  /* mask: an IPv4 packet the tagger tags
-                                     (SD_P_IP4, version 4, bytes) */
     /* working space: what the filters read, as raw header words */
-    uint32_t live[SD__FB_BATCH];  /* mask: an IP packet; else fb = pre */
     uint32_t pre[SD__FB_BATCH];   /* bits of the byte-pattern filters (IPv6
                                      addresses, UDP payloads), or NOTIP */
-    uint32_t v6[SD__FB_BATCH];    /* mask */
     uint32_t iplen[SD__FB_BATCH]; /* as upstream sees it (IPv6: converted) */
     uint32_t frag[SD__FB_BATCH];  /* non-zero: reserved bit or an offset */
     uint32_t ipw2[SD__FB_BATCH];  /* TTL << 24 | protocol << 16 */

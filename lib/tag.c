@@ -278,7 +278,7 @@ __attribute__((always_inline)) static inline void tag_one(const struct sd__tag_l
     v32u *dst = (v32u *)(void *)out;
     dst[0] = src[0];
     dst[1] = src[1];
-    out->providers_used |= c->l4ok[j] & SD_TAG_BASIC;
+    out->providers_used |= c->kind[j] & SD__FB_L4OK;
     out->src_port = (uint16_t)c->sport[j];
     /* dest_port, protocol and pad0 (0) in one store */
     memcpy(&out->dest_port, &c->dport_proto[j], 4);
@@ -287,6 +287,7 @@ __attribute__((always_inline)) static inline void tag_one(const struct sd__tag_l
     out->pad1 = 0;
 }
 
+_Static_assert(SD__FB_L4OK == SD_TAG_BASIC, "tag_one() ORs SD__FB_L4OK in as SD_TAG_BASIC");
 _Static_assert(offsetof(sd_tags, protocol) == offsetof(sd_tags, dest_port) + 2 &&
                    offsetof(sd_tags, pad0) == offsetof(sd_tags, dest_port) + 3,
                "dport_proto is stored over dest_port, protocol and pad0");
@@ -307,7 +308,7 @@ tag_chunk(const struct sd__tag_line *lines, const sd_packet *const *pkts,
           const struct sd__fb_batch *c, const uint32_t *val, sd_tags *out, size_t k)
 {
     for (size_t j = 0; j < k; j++) {
-        if (SD__UNLIKELY(!c->tag4[j]))
+        if (SD__UNLIKELY(!(c->kind[j] & SD__FB_TAG4)))
             tag_untagged(pkts[j], &out[j]);
         else
             tag_one(&lines[val != NULL ? (uint32_t)(val[j] + 1u) : 0], c, j, &out[j]);
