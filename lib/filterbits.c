@@ -96,6 +96,17 @@ static int bittorrent(const uint8_t *pl, uint32_t plen, uint32_t udplen, uint32_
 static uint32_t udp_payload(const uint8_t *pl, uint32_t plen, uint32_t udplen, uint32_t iplen,
                             uint32_t sport, uint32_t dport)
 {
+    /* Most payloads match none: reject them on what every pattern below
+     * needs at least (a superset of the tests that follow). */
+    if (plen < 2)
+        return 0;
+    const uint32_t w16 = sd__be16(pl);
+    const int maybe = (w16 == 0x6431u) | ((w16 & 0x0fffu) == 0x0102u) | (w16 == 0) |
+                      (iplen == 48) | (iplen == 61) | (sport == 5060) | (sport == 137) |
+                      (plen >= 12 && (sd__be16(pl + 2) & 0xfff0u) == 0x8180u) |
+                      (plen >= 40 && pl[20] == 0x13);
+    if (!maybe)
+        return 0;
     uint32_t b = 0;
     if (bittorrent(pl, plen, udplen, iplen))
         b |= SD_FB(SD_FILTER_BITTORRENT);

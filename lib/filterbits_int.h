@@ -17,7 +17,7 @@
 
 /* kind bits of a packet (struct sd__fb_batch): */
 #define SD__FB_L4OK 0x1u /* not a later fragment, IP header captured
-                            (tags.md 1.2 step 2); = SD_TAG_BASIC */
+                            (tags.md 1.2 step 2) */
 #define SD__FB_LIVE 0x2u /* an IP packet; else fb = pre */
 #define SD__FB_V6 0x4u   /* IPv6 */
 #define SD__FB_TAG4 0x8u /* an IPv4 packet the tagger tags (SD_P_IP4,

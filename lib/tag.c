@@ -212,6 +212,14 @@ static int make_lines(sd_tagger *t)
     struct sd__tag_line *l = (void *)(mem + (-(uintptr_t)mem & 63u));
     for (size_t i = 0; i < t->nans; i++)
         memcpy(&l[i + 1], &t->ans[i], sizeof l[i + 1]);
+    /* with SD_TAG_BASIC set: nearly every packet has the basic tags, and
+     * tag_chunk() clears the bit for the others */
+    for (size_t i = 0; i < n; i++) {
+        uint32_t pu;
+        memcpy(&pu, l[i].b + offsetof(sd_tags, providers_used), sizeof pu);
+        pu |= SD_TAG_BASIC;
+        memcpy(l[i].b + offsetof(sd_tags, providers_used), &pu, sizeof pu);
+    }
     t->lines = l;
     t->lines_mem = mem;
     t->nlines = n;
@@ -278,16 +286,16 @@ __attribute__((always_inline)) static inline void tag_one(const struct sd__tag_l
     v32u *dst = (v32u *)(void *)out;
     dst[0] = src[0];
     dst[1] = src[1];
-    out->providers_used |= c->kind[j] & SD__FB_L4OK;
     out->src_port = (uint16_t)c->sport[j];
     /* dest_port, protocol and pad0 (0) in one store */
     memcpy(&out->dest_port, &c->dport_proto[j], 4);
     out->filterbits = c->fb[j];
-    out->ft_hash = c->hash[j];
-    out->pad1 = 0;
+    const uint64_t hash_pad1 = c->hash[j]; /* ft_hash, and pad1 = 0 */
+    memcpy(&out->ft_hash, &hash_pad1, 8);
 }
 
-_Static_assert(SD__FB_L4OK == SD_TAG_BASIC, "tag_one() ORs SD__FB_L4OK in as SD_TAG_BASIC");
+_Static_assert(offsetof(sd_tags, pad1) == offsetof(sd_tags, ft_hash) + 4,
+               "ft_hash and pad1 are stored at once");
 _Static_assert(offsetof(sd_tags, protocol) == offsetof(sd_tags, dest_port) + 2 &&
                    offsetof(sd_tags, pad0) == offsetof(sd_tags, dest_port) + 3,
                "dport_proto is stored over dest_port, protocol and pad0");
@@ -307,11 +315,18 @@ __attribute__((always_inline)) static inline void
 tag_chunk(const struct sd__tag_line *lines, const sd_packet *const *pkts,
           const struct sd__fb_batch *c, const uint32_t *val, sd_tags *out, size_t k)
 {
+    enum { FULL = SD__FB_L4OK | SD__FB_LIVE | SD__FB_TAG4 };
     for (size_t j = 0; j < k; j++) {
-        if (SD__UNLIKELY(!(c->kind[j] & SD__FB_TAG4)))
+        const struct sd__tag_line *a = &lines[val != NULL ? (uint32_t)(val[j] + 1u) : 0];
+        if (SD__LIKELY(c->kind[j] == FULL)) {
+            tag_one(a, c, j, &out[j]);
+        } else if (c->kind[j] & SD__FB_TAG4) {
+            /* a later fragment, or the IPv4 header cut: no basic tags */
+            tag_one(a, c, j, &out[j]);
+            out[j].providers_used &= ~SD_TAG_BASIC;
+        } else {
             tag_untagged(pkts[j], &out[j]);
-        else
-            tag_one(&lines[val != NULL ? (uint32_t)(val[j] + 1u) : 0], c, j, &out[j]);
+        }
     }
 }
 
