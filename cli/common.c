@@ -505,8 +505,7 @@ void sd_cli_json_double(sd_cli_out *o, const char *key, double v)
         sd_cli_out_mem(o, "null", 4);
 }
 
-/* Length of the valid UTF-8 sequence at s (n bytes left), or 0. */
-static size_t utf8_len(const unsigned char *s, size_t n)
+size_t sd_cli_utf8_len(const unsigned char *s, size_t n)
 {
     unsigned c = s[0];
     size_t len;
@@ -551,7 +550,7 @@ void sd_cli_json_escape(sd_cli_out *o, const char *str, size_t n)
             continue;
         }
         if (c >= 0x80) {
-            size_t l = utf8_len(s + i, n - i);
+            size_t l = sd_cli_utf8_len(s + i, n - i);
             if (l) {
                 run += l;
                 i += l;

@@ -281,5 +281,8 @@ void sd_cli_json_str(sd_cli_out *o, const char *key, const char *s);
 void sd_cli_json_strn(sd_cli_out *o, const char *key, const char *s, size_t n);
 /* Escape s[0..n) as a JSON string (with quotes) outside the nesting logic. */
 void sd_cli_json_escape(sd_cli_out *o, const char *s, size_t n);
+/* Length of the valid UTF-8 sequence (not ASCII) at s, n bytes left, or 0
+ * for a byte that starts none (overlong forms and surrogates included). */
+size_t sd_cli_utf8_len(const unsigned char *s, size_t n);
 
 #endif

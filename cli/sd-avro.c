@@ -298,20 +298,27 @@ static void jb_printf(struct jbuf *b, const char *fmt, ...)
         jb_mem(b, tmp, (size_t)n < sizeof tmp ? (size_t)n : sizeof tmp - 1);
 }
 
-/* A JSON string: text (UTF-8 kept, control characters escaped) or bytes
+/* A JSON string: text (valid UTF-8 kept, control characters escaped, a
+ * byte that is not UTF-8 as U+FFFD, as sd_cli_json_escape() does) or bytes
  * (every byte outside printable ASCII as \u00XX). */
 static void jb_quoted(struct jbuf *b, const uint8_t *s, size_t n, int bytes)
 {
     jb_mem(b, "\"", 1);
     for (size_t i = 0; i < n; i++) {
         uint8_t c = s[i];
+        size_t l;
         if (c == '"' || c == '\\') {
             char e[2] = {'\\', (char)c};
             jb_mem(b, e, 2);
         } else if (c < 0x20 || c == 0x7f || (bytes && c > 0x7f)) {
             jb_printf(b, "\\u%04x", c);
-        } else {
+        } else if (c < 0x80) {
             jb_mem(b, &c, 1);
+        } else if ((l = sd_cli_utf8_len(s + i, n - i)) > 0) {
+            jb_mem(b, s + i, l);
+            i += l - 1;
+        } else {
+            jb_str(b, "\\ufffd");
         }
     }
     jb_mem(b, "\"", 1);

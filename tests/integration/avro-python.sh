@@ -91,6 +91,25 @@ b = list(avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumRead
 print("same" if a == b else "differ: %d/%d records" % (len(a), len(b)))' "$TMP/py.avro")
 expect_eq "python3-avro deflate file read by sd-avro cat" "$same" same
 
+# A string that is not UTF-8 (written by another tool) still gives JSON:
+# each byte that starts no UTF-8 sequence becomes U+FFFD, valid sequences
+# stay. python3-avro writes only valid strings, so its bytes are patched.
+"$PY" - "$TMP/bad-utf8.avro" <<'PYEOF'
+import sys, io, avro.schema, avro.datafile, avro.io
+s = avro.schema.parse('{"type":"record","name":"R","fields":[{"name":"s","type":"string"}]}')
+buf = io.BytesIO()
+w = avro.datafile.DataFileWriter(buf, avro.io.DatumWriter(), s, codec="null")
+w.append({"s": "QQQQQQQQ"})
+w.flush()
+raw = buf.getvalue()
+w.close()
+assert raw.count(b"QQQQQQQQ") == 1
+open(sys.argv[1], "wb").write(raw.replace(b"QQQQQQQQ", b"\xffA\xc0\xe2\x82\xac\xe2\x82"))
+PYEOF
+expect_eq "cat: a string that is not UTF-8 gives valid JSON" \
+    "$(sd-avro cat "$TMP/bad-utf8.avro" | "$PY" -c 'import json, sys; print(ascii(json.loads(sys.stdin.read())["s"]))')" \
+    "'\\ufffdA\\ufffd\\u20ac\\ufffd\\ufffd'"
+
 # check: exit status and one line per file.
 check "check: good files" sd-avro check -q "$syn" "$(data avro/quickstop-snappy.avro)"
 for bad in bad-header blockCountExceedsMaxBlockCount secondBlockCountZero syncMarkerMismatch; do
