@@ -282,6 +282,16 @@ void sd_cli_progress_update(sd_cli_progress *p, uint64_t pkts, uint64_t filtered
     progress_draw(p, t, pkts, tail);
 }
 
+void sd_cli_progress_update_dropped(sd_cli_progress *p, uint64_t pkts, uint64_t dropped)
+{
+    uint64_t t;
+    if (!progress_due(p, &t))
+        return;
+    char tail[40];
+    snprintf(tail, sizeof tail, "  dropped %llu", (unsigned long long)dropped);
+    progress_draw(p, t, pkts, tail);
+}
+
 void sd_cli_progress_update_pkts(sd_cli_progress *p, uint64_t pkts)
 {
     uint64_t t;

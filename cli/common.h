@@ -117,6 +117,9 @@ typedef struct sd_cli_progress {
 void sd_cli_progress_init(sd_cli_progress *p, int mode);
 void sd_cli_progress_update(sd_cli_progress *p, uint64_t pkts, uint64_t filtered,
                             uint64_t malformed);
+/* The same line with the packets --drop dropped instead (sd-flowtuple):
+ * "pkts 12.3M  rate 1.02Mpps  dropped 5". */
+void sd_cli_progress_update_dropped(sd_cli_progress *p, uint64_t pkts, uint64_t dropped);
 /* The same line with packets and rate only, for tools that neither filter
  * nor parse what they count (sd-gen): "pkts 12.3M  rate 1.02Mpps". */
 void sd_cli_progress_update_pkts(sd_cli_progress *p, uint64_t pkts);

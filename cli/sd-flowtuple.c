@@ -900,7 +900,7 @@ int main(int argc, char **argv)
                 next = (next + 1) % threads;
             }
         }
-        sd_cli_progress_update(&prog, k.in, k.drop.dropped, 0);
+        sd_cli_progress_update_dropped(&prog, k.in, k.drop.dropped);
     }
     sd_cli_progress_clear(&prog);
     if (ws != NULL) {

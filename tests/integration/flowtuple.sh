@@ -242,6 +242,16 @@ expect_eq "full disk: no truncated or temporary file" \
 expect_eq "full disk: every file has its .done" "$(grep -c 'avro$' "$TMP/full.ls")" \
     "$(grep -c 'avro.done$' "$TMP/full.ls")"
 
+# ------------------------------------------------ progress line
+# Drawn once a second: the input stalls for 1.3 s after 2.5 MB (more than
+# the 1 MB blocks libwandio hands over from a pipe).
+mkdir "$TMP/prog"
+check "--progress: traffic written" sd-gen -n 60000 --no-progress -o "$TMP/prog.pcap"
+check "--progress: runs" sh -c '(head -c 2500000 "$1.pcap"; sleep 1.3; tail -c +2500001 "$1.pcap") |
+    sd-flowtuple --progress --drop spoofed -o "$1" -m t - 2> "$1.err"' sh "$TMP/prog"
+check "--progress: the line counts the --drop drops" grep -q "pkts .* rate .*pps  dropped [1-9]" "$TMP/prog.err"
+check "--progress: no malformed count it does not keep" sh -c '! grep -q malformed "$1"' sh "$TMP/prog.err"
+
 # ------------------------------------------------ usage
 rc=0; sd-flowtuple "$pcap" 2> /dev/null || rc=$?
 expect_eq "no -o: usage error" "$rc" 2
