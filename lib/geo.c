@@ -122,8 +122,29 @@ const sd_geo_record *sd_geo_lookup4(const sd_geo *g, uint32_t addr)
     return v == SD_LPM_NONE ? NULL : &g->recs[v];
 }
 
+/* Whether the first len bits of a and b are equal. */
+static int prefix_equal(const uint8_t *a, const uint8_t *b, unsigned len)
+{
+    unsigned full = len / 8, rest = len % 8;
+    if (memcmp(a, b, full) != 0)
+        return 0;
+    return rest == 0 || ((a[full] ^ b[full]) & (0xff00u >> rest) & 0xffu) == 0;
+}
+
+/* The 32 bits of addr that start at bit off (off <= 96). */
+static uint32_t bits32_at(const uint8_t addr[16], unsigned off)
+{
+    uint64_t w = 0;
+    for (unsigned k = 0; k < 5; k++)
+        w = w << 8 | (off / 8 + k < 16 ? addr[off / 8 + k] : 0u);
+    return (uint32_t)(w >> (8 - off % 8));
+}
+
 const sd_geo_record *sd_geo_lookup6(const sd_geo *g, const uint8_t addr[16])
 {
+    for (unsigned i = 0; i < g->nalias; i++)
+        if (prefix_equal(addr, g->alias[i].addr, g->alias[i].len))
+            return sd_geo_lookup4(g, bits32_at(addr, g->alias[i].len));
     uint32_t v = sd_lpm_lookup6(g->lpm, addr);
     return v == SD_LPM_NONE ? NULL : &g->recs[v];
 }

@@ -8,10 +8,24 @@
 
 #include "internal.h"
 
+/* An IPv6 prefix under which a .mmdb search tree is its IPv4 subtree
+ * (::/96, and the aliases ::ffff:0:0/96, 2001::/32 and 2002::/16 that
+ * MaxMind's writers add): an address under it is answered by the IPv4
+ * table with the 32 bits that follow the prefix, as libmaxminddb's walk
+ * does, instead of holding every IPv4 network again as IPv6 (four times
+ * over in a full GeoIP2 City database). */
+#define SD__GEO_MAX_ALIAS 8
+struct sd__geo_alias {
+    uint8_t addr[16];
+    uint8_t len; /* <= 96 */
+};
+
 struct sd_geo {
     struct sd__handle h;
     int kind;                 /* enum sd_geo_kind */
     sd_lpm *lpm;              /* prefix -> index into recs */
+    struct sd__geo_alias alias[SD__GEO_MAX_ALIAS];
+    unsigned nalias;
     sd_geo_record *recs;
     size_t nrecs, caprecs;
     uint32_t *hash;           /* record index + 1, open addressing; load only */

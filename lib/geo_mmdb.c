@@ -11,8 +11,10 @@
  * database, or for ip_version 6 the record reached by 96 zero bits, as
  * libmaxminddb itself finds it for IPv4 lookups (so a tree that ends in a
  * data or empty record before bit 96 answers all of IPv4 with it). IPv6
- * prefixes come from the whole tree of an ip_version 6 database; the IPv4
- * aliases (::ffff:0:0/96, 2002::/16) are found like any other subtree.
+ * prefixes come from the whole tree of an ip_version 6 database, except
+ * where the walk meets the IPv4 subtree again (::/96 and the aliases
+ * ::ffff:0:0/96, 2001::/32, 2002::/16): those prefixes become aliases of
+ * the IPv4 table (geo_int.h) instead of copies of it.
  *
  * A broken tree must not hang or exhaust the stack: the walk uses its own
  * bounded stack, a search node at the last address bit is an error (that is
@@ -48,6 +50,8 @@ struct mmdb_load {
     uint32_t *ckey;       /* data offset + 1; 0 = free slot */
     uint32_t *cval;       /* record index */
     size_t ccap, cn;
+    int v4tree;           /* IPv4 addresses start at a search node ... */
+    uint64_t v4node;      /* ... this one */
 };
 
 /* One record still to visit: where it came from and the address bits that
@@ -294,6 +298,13 @@ static int walk(struct mmdb_load *L, const struct frame *start, int family, unsi
                               "%s: node %u: invalid record %llu (search tree is corrupt)",
                               L->path, f.parent, (unsigned long long)f.rec);
         }
+        if (family == 6 && L->v4tree && f.rec == L->v4node && f.depth <= 96 &&
+            L->g->nalias < SD__GEO_MAX_ALIAS) {
+            struct sd__geo_alias *a = &L->g->alias[L->g->nalias++];
+            memcpy(a->addr, f.addr, sizeof a->addr);
+            a->len = f.depth;
+            continue; /* walked as IPv4 already */
+        }
         uint32_t node = (uint32_t)f.rec;
         L->seen[node / 8] |= (uint8_t)(1u << (node % 8));
         if (f.depth >= bits)
@@ -365,6 +376,8 @@ static int load(struct mmdb_load *L)
         return sd__errbuf(L->errbuf, SD_ERR_NOMEM, "%s: out of memory", L->path);
     struct frame f;
     int rc = ipv4_start(L, &f);
+    L->v4tree = md->ip_version == 6 && f.type == MMDB_RECORD_TYPE_SEARCH_NODE;
+    L->v4node = f.rec;
     if (rc == 0)
         rc = walk(L, &f, 4, 32);
     if (rc == 0 && md->ip_version == 6) {

@@ -128,7 +128,10 @@ SD_API const sd_geo_record *sd_geo_lookup6(const sd_geo *geo, const uint8_t addr
 /* SD_GEO_MAXMIND or SD_GEO_NETACQ. Thread: safe. Since: 0.3 */
 SD_API int sd_geo_kind(const sd_geo *geo);
 
-/* Number of prefixes of family 4 or 6 loaded. Thread: safe. Since: 0.3 */
+/* Number of prefixes of family 4 or 6 loaded. The IPv4 networks that an
+ * IPv6 .mmdb also answers under ::/96 and its IPv4 aliases (::ffff:0:0/96,
+ * 2001::/32, 2002::/16) count once, as IPv4: the table keeps them once.
+ * Thread: safe. Since: 0.3 */
 SD_API size_t sd_geo_count(const sd_geo *geo, int family);
 
 /* Number of distinct records. Thread: safe. Since: 0.3 */

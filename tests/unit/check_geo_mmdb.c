@@ -272,6 +272,50 @@ struct net6 {
 
 /* Compare one database everywhere; returns the networks of each family
  * libmaxminddb has data for. */
+/* The record reached by the first depth bits of a, read with
+ * MMDB_read_node (*type: its MMDB_RECORD_TYPE_*). */
+static uint64_t record_at(MMDB_s *db, const uint8_t a[16], unsigned depth, int *type)
+{
+    uint64_t rec = 0;
+    *type = MMDB_RECORD_TYPE_SEARCH_NODE;
+    for (unsigned bit = 0; bit < depth && *type == MMDB_RECORD_TYPE_SEARCH_NODE; bit++) {
+        MMDB_search_node_s sn;
+        ck_assert_int_eq(MMDB_read_node(db, (uint32_t)rec, &sn), MMDB_SUCCESS);
+        int right = (a[bit / 8] >> (7 - bit % 8)) & 1;
+        rec = right ? sn.right_record : sn.left_record;
+        *type = right ? sn.right_record_type : sn.left_record_type;
+    }
+    return rec;
+}
+
+/* The IPv6 prefixes of an IPv6 database under which its tree is the IPv4
+ * subtree (the one 96 zero bits down): ::/96 itself and MaxMind's aliases
+ * ::ffff:0:0/96, 2001::/32 and 2002::/16, where present. Returns how many
+ * went to pfx/len. */
+static int ipv4_aliases(MMDB_s *db, u128 pfx[4], unsigned len[4])
+{
+    static const struct {
+        uint8_t a[16];
+        unsigned len;
+    } cand[] = {{{0}, 96},
+                {{0, 0, 0, 0, 0, 0, 0, 0, 0, 0, 0xff, 0xff}, 96},
+                {{0x20, 0x01}, 32},
+                {{0x20, 0x02}, 16}};
+    int type;
+    uint64_t v4 = record_at(db, cand[0].a, 96, &type);
+    if (type != MMDB_RECORD_TYPE_SEARCH_NODE)
+        return 0;
+    int n = 0;
+    for (size_t i = 0; i < sizeof cand / sizeof cand[0]; i++) {
+        int t;
+        if (record_at(db, cand[i].a, cand[i].len, &t) == v4 && t == MMDB_RECORD_TYPE_SEARCH_NODE) {
+            pfx[n] = bytes_u128(cand[i].a);
+            len[n++] = cand[i].len;
+        }
+    }
+    return n;
+}
+
 static void check_db(const char *name, const char *json)
 {
     const char *path = sd_test_data(name);
@@ -314,9 +358,13 @@ static void check_db(const char *name, const char *json)
     }
     ck_assert_uint_eq(sd_geo_count(g, 4), found4);
 
-    /* IPv6: the same through the whole tree. */
-    size_t found6 = 0, nets6 = 0;
+    /* IPv6: the same through the whole tree. The networks under the IPv4
+     * aliases are answered through the IPv4 table and not counted again. */
+    size_t found6 = 0, nets6 = 0, aliased6 = 0;
     struct net6 *found = NULL;
+    u128 apfx[4];
+    unsigned alen[4];
+    int nalias = v6db ? ipv4_aliases(&db, apfx, alen) : 0;
     if (v6db) {
         u128 a = 0;
         for (;;) {
@@ -335,6 +383,11 @@ static void check_db(const char *name, const char *json)
             if (res.found_entry) {
                 found = realloc(found, ++found6 * sizeof *found);
                 found[found6 - 1] = (struct net6){ first, len };
+                for (int k = 0; k < nalias; k++)
+                    if (len >= alen[k] && (first >> (128 - alen[k])) == (apfx[k] >> (128 - alen[k]))) {
+                        aliased6++;
+                        break;
+                    }
             }
             nets6++;
             if (last == ~(u128)0)
@@ -344,7 +397,7 @@ static void check_db(const char *name, const char *json)
     } else {
         compare6(&db, g, 1); /* ::1 */
     }
-    ck_assert_uint_eq(sd_geo_count(g, 6), found6);
+    ck_assert_uint_eq(sd_geo_count(g, 6), found6 - aliased6);
     ck_assert_uint_gt(sd_geo_count(g, 4) + sd_geo_count(g, 6), 0);
     ck_assert_uint_gt(sd_geo_records(g), 0);
     ck_assert_uint_le(sd_geo_records(g), found4 + found6);
@@ -475,7 +528,28 @@ START_TEST(test_known_answers)
     ck_assert_str_eq(r->region, "ENG");
     ck_assert(fabs(r->latitude - 51.5142) < 1e-9 && fabs(r->longitude - -0.0931) < 1e-9);
     ck_assert_uint_eq(r->asn, 0);
-    ck_assert_ptr_eq(look(g, "::ffff:81.2.69.142"), r); /* the alias shares the record */
+    /* IPv4 under ::/96 and its aliases, as mmdblookup answers: the same
+     * record, found through the IPv4 table */
+    ck_assert_ptr_eq(look(g, "::ffff:81.2.69.142"), r);
+    ck_assert_ptr_eq(look(g, "::81.2.69.142"), r);
+    ck_assert_ptr_eq(look(g, "2002:5102:458e::"), r);             /* 6to4 */
+    ck_assert_ptr_eq(look(g, "2002:5102:458e:ffff:ffff::1"), r);
+    ck_assert_ptr_eq(look(g, "2001:0:5102:458e::"), r);           /* Teredo */
+    ck_assert_ptr_null(look(g, "2002:7f00:1::"));                  /* 127.0.0.1 */
+    ck_assert_ptr_null(look(g, "::ffff:127.0.0.1"));
+    sd_geo_close(g);
+
+    /* The IPv4 networks are kept once, not again under each alias. */
+    g = open_ok("mmdb/GeoIP2-ISP-Test.mmdb");
+    ck_assert_uint_gt(sd_geo_count(g, 4), 1800);
+    ck_assert_uint_lt(sd_geo_count(g, 6), 300);
+    r = look(g, "1.128.0.1");
+    ck_assert_ptr_nonnull(r);
+    ck_assert_ptr_eq(look(g, "::ffff:1.128.0.1"), r);
+    ck_assert_ptr_eq(look(g, "2002:180:1::"), r);
+    sd_geo_close(g);
+    g = open_ok("mmdb/GeoIP2-City-Test.mmdb");
+    r = look(g, "81.2.69.142");
     ck_assert_ptr_null(look(g, "127.0.0.1"));
     sd_geo_close(g);
 
