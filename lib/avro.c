@@ -21,9 +21,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/random.h>
 #include <sys/stat.h>
-#include <time.h>
 #include <unistd.h>
 
 #include <avro.h>
@@ -423,11 +421,10 @@ void sd_avro_writer_opts_init(sd_avro_writer_opts *o)
 /* All of b, or the handle's sticky SD_ERR_IO with the reason. */
 static int write_all(struct sd_avro_writer *w, const uint8_t *b, size_t n)
 {
-    if (sd__output_write(&w->out, b, n) == 0)
-        return 0;
-    int e = errno;
-    w->failed = SD_ERR_IO;
-    return sd__seterr(&w->h, SD_ERR_IO, "%s: write: %s", w->path, strerror(e));
+    int rc = sd__output_write_h(&w->out, &w->h, b, n);
+    if (rc != 0)
+        w->failed = rc;
+    return rc;
 }
 
 static int out_flush(struct sd_avro_writer *w)
@@ -499,17 +496,7 @@ static int write_header(struct sd_avro_writer *w)
 
 static int grow_buf(uint8_t **p, size_t *cap, size_t need)
 {
-    if (need <= *cap)
-        return 0;
-    size_t n = *cap ? *cap : 4096;
-    while (n < need)
-        n *= 2;
-    uint8_t *q = sd__realloc(*p, n);
-    if (q == NULL)
-        return SD_ERR_NOMEM;
-    *p = q;
-    *cap = n;
-    return 0;
+    return sd__grow((void **)p, cap, need, 1);
 }
 
 /* Compress and write blk[0..len) as a block of count records. */
@@ -682,14 +669,7 @@ int sd_avro_writer_open(sd_avro_writer **wp, const char *path, const char *schem
         }
         w->zinit = 1;
     }
-    if (getrandom(w->sync, sizeof w->sync, GRND_NONBLOCK) != (ssize_t)sizeof w->sync) {
-        /* No entropy yet: the marker only has to be unlikely in the data. */
-        uint64_t x = (uint64_t)time(NULL) * 6364136223846793005u + (uint64_t)getpid() + (uintptr_t)w;
-        for (size_t i = 0; i < sizeof w->sync; i++) {
-            x = x * 6364136223846793005u + 1442695040888963407u;
-            w->sync[i] = (uint8_t)(x >> 56);
-        }
-    }
+    sd__random_bytes(w->sync, sizeof w->sync); /* only has to be unlikely in the data */
     rc = sd__output_open(&w->out, w->path, errbuf);
     if (rc < 0)
         goto fail;

@@ -82,11 +82,20 @@ int sd__output_open(struct sd__output *o, const char *path, char *errbuf);
 /* write(2) all n bytes of b to o, retrying short writes and EINTR.
  * Returns 0, or -1 with errno set. */
 int sd__output_write(struct sd__output *o, const void *b, size_t n);
+/* sd__output_write(), or SD_ERR_IO with "PATH: write: <reason>" set on
+ * the handle h (the writers keep that error sticky). */
+int sd__output_write_h(struct sd__output *o, struct sd__handle *h, const void *b, size_t n);
 /* Close and rename into place; on failure the temporary file is removed and
  * msg says why. Returns 0 or a negative sd_err. */
 int sd__output_commit(struct sd__output *o, char *msg, size_t msgsize);
 /* Close and remove the temporary file (if any). Safe to call twice. */
 void sd__output_abort(struct sd__output *o);
+
+/* n bytes from getrandom(2), or when the kernel has no entropy yet (early
+ * boot) a mix of the time, the process id, a counter and the address of
+ * buf: for names and markers that must be unlikely to collide, not
+ * secret. */
+void sd__random_bytes(void *buf, size_t n);
 
 /* Big-endian / little-endian loads without unaligned access. */
 static inline uint16_t sd__be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }

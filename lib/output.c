@@ -12,9 +12,23 @@
 #include <string.h>
 #include <sys/random.h>
 #include <sys/stat.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "internal.h"
+
+void sd__random_bytes(void *buf, size_t n)
+{
+    if (getrandom(buf, n, GRND_NONBLOCK) == (ssize_t)n)
+        return;
+    static _Atomic uint64_t counter;
+    uint64_t x = (uint64_t)time(NULL) * 6364136223846793005u + (uint64_t)getpid() +
+                 (uintptr_t)buf + 0x9e3779b97f4a7c15u * ++counter;
+    for (size_t i = 0; i < n; i++) {
+        x = x * 6364136223846793005u + 1442695040888963407u;
+        ((unsigned char *)buf)[i] = (unsigned char)(x >> 56);
+    }
+}
 
 static int create_tmp(struct sd__output *o, char *errbuf)
 {
@@ -25,12 +39,7 @@ static int create_tmp(struct sd__output *o, char *errbuf)
         return sd__errbuf(errbuf, SD_ERR_NOMEM, "%s: out of memory", o->path);
     for (int attempt = 0; attempt < 100; attempt++) {
         unsigned char rnd[6];
-        if (getrandom(rnd, sizeof rnd, GRND_NONBLOCK) != (ssize_t)sizeof rnd) {
-            /* No entropy yet (early boot): O_EXCL still keeps us safe. */
-            uint64_t x = (uint64_t)getpid() * 2654435761u + (uint64_t)attempt * 40503u + (uintptr_t)o;
-            for (size_t i = 0; i < sizeof rnd; i++)
-                rnd[i] = (unsigned char)(x >> (8 * i));
-        }
+        sd__random_bytes(rnd, sizeof rnd); /* O_EXCL below keeps it safe anyway */
         memcpy(o->tmp, o->path, plen);
         memcpy(o->tmp + plen, ".tmp-", 5);
         for (size_t i = 0; i < sizeof rnd; i++)
@@ -131,4 +140,12 @@ int sd__output_write(struct sd__output *o, const void *b, size_t n)
         n -= (size_t)k;
     }
     return 0;
+}
+
+int sd__output_write_h(struct sd__output *o, struct sd__handle *h, const void *b, size_t n)
+{
+    if (sd__output_write(o, b, n) == 0)
+        return 0;
+    int e = errno;
+    return sd__seterr(h, SD_ERR_IO, "%s: write: %s", o->path, strerror(e));
 }

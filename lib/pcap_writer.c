@@ -44,11 +44,10 @@ struct sd_pcap_writer {
 /* All of b, or the handle's sticky SD_ERR_IO with the reason. */
 static int write_all(struct sd_pcap_writer *w, const uint8_t *b, size_t n)
 {
-    if (sd__output_write(&w->out, b, n) == 0)
-        return 0;
-    int e = errno;
-    w->failed = SD_ERR_IO;
-    return sd__seterr(&w->h, SD_ERR_IO, "%s: write: %s", w->path, strerror(e));
+    int rc = sd__output_write_h(&w->out, &w->h, b, n);
+    if (rc != 0)
+        w->failed = rc;
+    return rc;
 }
 
 /* Send n bytes to the output: directly, or through the gzip stream.
