@@ -29,7 +29,7 @@
 #include "internal.h"
 #include "interval_int.h"
 
-#define NS 1000000000ull
+#define NS SD__NS
 #define SD__FT_CHUNK 64     /* packets keyed and prefetched per step */
 #define SD__FT_PENDING 2    /* intervals waiting for slow workers */
 #define SD__FT_MIN_CAP 1024 /* slots */
@@ -870,9 +870,9 @@ int sd_flowtuple_create(sd_flowtuple **ftp, const sd_flowtuple_config *cfg, char
         return sd__errbuf(errbuf, SD_ERR_INVAL,
                           "flowtuple: config size %zu, expected %zu (use sd_flowtuple_config_init)",
                           cfg->size, sizeof *cfg);
-    if (cfg->interval == 0 || cfg->interval > 86400u * 366u)
+    if (cfg->interval == 0 || cfg->interval > SD__INTERVAL_MAX)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "flowtuple: interval %u s out of range 1..%u",
-                          cfg->interval, 86400u * 366u);
+                          cfg->interval, SD__INTERVAL_MAX);
     if (cfg->workers == 0 || cfg->workers > 1024)
         return sd__errbuf(errbuf, SD_ERR_INVAL, "flowtuple: %u workers, not 1..1024",
                           cfg->workers);

@@ -114,15 +114,6 @@ void sd_ft4_config_init(sd_ft4_config *cfg)
     cfg->version = SD_FT4_V2;
 }
 
-static inline uint64_t mix64(uint64_t x)
-{
-    x ^= x >> 33;
-    x *= 0xff51afd7ed558ccdull;
-    x ^= x >> 33;
-    x *= 0xc4ceb9fe1a85ec53ull;
-    x ^= x >> 33;
-    return x;
-}
 
 static size_t pow2_at_least(size_t n)
 {
@@ -144,7 +135,7 @@ static void advise_big(void *p, size_t bytes)
 
 static inline size_t gslot_hash(uint64_t ka, uint32_t kb)
 {
-    return (size_t)mix64(ka ^ ((uint64_t)kb << 40 | kb));
+    return (size_t)sd__mix64(ka ^ ((uint64_t)kb << 40 | kb));
 }
 
 static inline size_t gslot_find(const struct gslot *gs, size_t mask, uint64_t ka, uint32_t kb)
@@ -200,7 +191,7 @@ static int rehash_ds(sd_ft4 *f, size_t slots)
     for (size_t i = 0; i <= f->dsmask; i++) {
         if (f->ds[i] == 0)
             continue;
-        size_t s = (size_t)mix64(f->ds[i]) & (slots - 1);
+        size_t s = (size_t)sd__mix64(f->ds[i]) & (slots - 1);
         while (n[s] != 0)
             s = (s + 1) & (slots - 1);
         n[s] = f->ds[i];
@@ -220,7 +211,7 @@ static int rehash_vs(sd_ft4 *f, size_t slots)
     for (size_t i = 0; i <= f->vsmask; i++) {
         if (f->vs[i].key == 0)
             continue;
-        size_t s = (size_t)mix64(f->vs[i].key) & (slots - 1);
+        size_t s = (size_t)sd__mix64(f->vs[i].key) & (slots - 1);
         while (n[s].key != 0)
             s = (s + 1) & (slots - 1);
         n[s] = f->vs[i];
@@ -258,7 +249,7 @@ nomem:
 /* Add a destination host to group gi's set; 1 if it was new. */
 static inline int ds_add(sd_ft4 *f, uint64_t key)
 {
-    size_t s = (size_t)mix64(key) & f->dsmask;
+    size_t s = (size_t)sd__mix64(key) & f->dsmask;
     while (f->ds[s] != 0) {
         if (f->ds[s] == key)
             return 0;
@@ -272,7 +263,7 @@ static inline int ds_add(sd_ft4 *f, uint64_t key)
 /* Add cnt packets to a weighted value; 1 if it was new. */
 static inline int vs_add(sd_ft4 *f, uint64_t key, uint64_t cnt)
 {
-    size_t s = (size_t)mix64(key) & f->vsmask;
+    size_t s = (size_t)sd__mix64(key) & f->vsmask;
     while (f->vs[s].key != 0) {
         if (f->vs[s].key == key) {
             f->vs[s].cnt += cnt;
@@ -382,13 +373,13 @@ static inline __attribute__((always_inline)) void prefetch_values(const sd_ft4 *
     const struct grp *g = &f->g[gi1 - 1];
     uint16_t host = (uint16_t)(r->dst_ip & f->hostmask);
     if (host != g->first[DIM_DST])
-        __builtin_prefetch(&f->ds[mix64(gi1 << 16 | host) & f->dsmask]);
+        __builtin_prefetch(&f->ds[sd__mix64(gi1 << 16 | host) & f->dsmask]);
     uint16_t v[NDIM] = {0, r->ip_len, r->ttl, r->src_port, r->tcp_flags};
     int last = fam == FAM_TCP ? DIM_FLAGS : fam == FAM_UDP ? DIM_SPORT : DIM_TTL;
     for (int d = DIM_LEN; d <= last; d++)
         if (v[d] != g->first[d])
             __builtin_prefetch(
-                &f->vs[mix64(gi1 << 18 | (uint64_t)(d - 1) << 16 | v[d]) & f->vsmask]);
+                &f->vs[sd__mix64(gi1 << 18 | (uint64_t)(d - 1) << 16 | v[d]) & f->vsmask]);
 }
 
 static void fold(sd_ft4 *f, const sd_ft3_record *r)

@@ -97,6 +97,18 @@ void sd__output_abort(struct sd__output *o);
  * secret. */
 void sd__random_bytes(void *buf, size_t n);
 
+/* The splitmix64 finaliser: every input bit reaches every output bit. For
+ * hash table slots and spreading keys over streams. */
+static inline uint64_t sd__mix64(uint64_t x)
+{
+    x ^= x >> 30;
+    x *= 0xbf58476d1ce4e5b9ull;
+    x ^= x >> 27;
+    x *= 0x94d049bb133111ebull;
+    x ^= x >> 31;
+    return x;
+}
+
 /* Big-endian / little-endian loads without unaligned access. */
 static inline uint16_t sd__be16(const uint8_t *p) { return (uint16_t)((p[0] << 8) | p[1]); }
 static inline uint32_t sd__be32(const uint8_t *p)

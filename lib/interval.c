@@ -10,9 +10,7 @@
 #include "internal.h"
 #include "interval_int.h"
 
-#define NS 1000000000ull
-/* Longest interval accepted: a leap year. Keeps end_ns far from overflow. */
-#define SD__INTERVAL_MAX (86400u * 366u)
+#define NS SD__NS
 
 void sd__interval_init(struct sd_interval *iv, uint32_t length, unsigned flags)
 {

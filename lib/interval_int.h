@@ -6,6 +6,11 @@
 #include <stdint.h>
 #include <stardust/interval.h>
 
+/* Nanoseconds per second (timestamps are ns, intervals whole seconds). */
+#define SD__NS 1000000000ull
+/* Longest interval accepted: a leap year. Keeps end_ns far from overflow. */
+#define SD__INTERVAL_MAX (86400u * 366u)
+
 struct sd_interval {
     uint32_t length;      /* seconds */
     unsigned flags;       /* SD_INTERVAL_* */

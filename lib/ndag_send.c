@@ -101,17 +101,6 @@ void sd_ndag_send_opts_init(sd_ndag_send_opts *o)
 
 /* ---------------------------------------------------------------- spreading */
 
-static uint64_t mix64(uint64_t x)
-{
-    /* splitmix64 finaliser: every input bit reaches every output bit. */
-    x ^= x >> 30;
-    x *= 0xbf58476d1ce4e5b9ull;
-    x ^= x >> 27;
-    x *= 0x94d049bb133111ebull;
-    x ^= x >> 31;
-    return x;
-}
-
 unsigned sd__ndag_flow_stream(const sd_packet *p, unsigned n)
 {
     if (n <= 1)
@@ -140,7 +129,7 @@ unsigned sd__ndag_flow_stream(const sd_packet *p, unsigned n)
         uint16_t s = ps.sport, d = ps.dport;
         ports = s < d ? ((uint64_t)s << 16 | d) : ((uint64_t)d << 16 | s);
     }
-    uint64_t h = mix64(lo ^ mix64(hi ^ mix64(ports << 8 | ps.proto)));
+    uint64_t h = sd__mix64(lo ^ sd__mix64(hi ^ sd__mix64(ports << 8 | ps.proto)));
     return (unsigned)((h >> 32) * n >> 32);
 }
 
@@ -760,7 +749,7 @@ static int open_common(sd_ndag_sender **sp, const sd_ndag_send_opts *opts, sd__n
         uint64_t x = (uint64_t)now.tv_sec * 1000000000u + (uint64_t)now.tv_nsec;
         x ^= (uint64_t)getpid() << 32 ^ (uint64_t)(uintptr_t)s;
         while (s->tagger_id == 0)
-            s->tagger_id = (uint32_t)(mix64(x++) >> 32);
+            s->tagger_id = (uint32_t)(sd__mix64(x++) >> 32);
     }
 
     s->streams = sd__calloc(o.streams, sizeof *s->streams);
