@@ -8,9 +8,11 @@
 #
 # Readiness: sd-dump joins the beacon group before it reads; the sender is
 # started once `ip maddr` lists the group on the device (a bounded wait),
-# and its first data waits --join-delay (500 ms) after its first beacon, so the
-# receiver has joined the streams. No timing asserts: timeouts only catch
-# hangs.
+# and its first data waits --join-delay after its first beacon, so the
+# receiver has joined the streams: 1500 ms here, not the default 500, which
+# a receiver starved by a loaded machine (make -j, CI) once missed, losing
+# the first run of the restart case on one stream. No timing asserts:
+# timeouts only catch hangs.
 if [ "${SD_IN_NETNS:-}" != 1 ]; then
     : "${SD_SRCDIR:?run through make check}"
     exec sh "$SD_SRCDIR/tests/netns-run" sh "$0" "$@"
@@ -78,7 +80,7 @@ sender() {
     sn=$1
     shift
     st=0
-    sd-mcast "$@" 2>"$TMP/$sn.snd" || st=$?
+    sd-mcast --join-delay 1500 "$@" 2>"$TMP/$sn.snd" || st=$?
     expect_eq "$sn: sd-mcast exit status" "$st" 0
 }
 
@@ -163,7 +165,7 @@ fi
 # 46000.., at the same time.
 cat "$TMP/p100-t1.want" "$TMP/syn-t3-flow-536.want" >"$TMP/two.want"
 recv two 2111 lo 225.44.1.2 44100
-sd-mcast -g 225.44.1.2 -p 44100 --first-port 45000 -m 1 -t 2 --pps 5000 "$P100" 2>"$TMP/two1.snd" &
+sd-mcast --join-delay 1500 -g 225.44.1.2 -p 44100 --first-port 45000 -m 1 -t 2 --pps 5000 "$P100" 2>"$TMP/two1.snd" &
 s1=$!
 sender two2 -g 225.44.1.2 -p 44100 --first-port 46000 -m 2 -t 3 --pps 50000 "$SYN"
 st=0
