@@ -620,21 +620,28 @@ size_t sd_cli_drop_apply(sd_cli_drop *d, const sd_packet **pkts, size_t n)
 {
     if (d->mask == 0)
         return n;
+    /* In chunks with the bulk calls: one sd_filterbits() per packet
+     * evaluates a whole vector batch for it. */
+    enum { CHUNK = 64 };
+    sd_parsed pr[CHUNK];
+    uint64_t fb[CHUNK];
     size_t kept = 0;
-    for (size_t i = 0; i < n; i++) {
-        const sd_packet *p = pkts[i];
-        uint64_t fb;
-        if (p->tags != NULL) {
-            fb = p->tags->filterbits;
-        } else {
-            sd_parsed pr;
-            (void)sd_parse(p, &pr);
-            fb = sd_filterbits(&pr, p);
+    for (size_t i = 0; i < n; i += CHUNK) {
+        const size_t k = n - i < CHUNK ? n - i : CHUNK;
+        size_t tagged = 0;
+        for (size_t j = 0; j < k; j++)
+            tagged += pkts[i + j]->tags != NULL;
+        if (tagged < k) {
+            (void)sd_parse_bulk(pkts + i, pr, k);
+            (void)sd_filterbits_bulk(pr, pkts + i, fb, k);
         }
-        if (fb & d->mask)
-            d->dropped++;
-        else
-            pkts[kept++] = p;
+        for (size_t j = 0; j < k; j++) {
+            const sd_packet *p = pkts[i + j];
+            if ((p->tags != NULL ? p->tags->filterbits : fb[j]) & d->mask)
+                d->dropped++;
+            else
+                pkts[kept++] = p;
+        }
     }
     return kept;
 }
