@@ -328,7 +328,8 @@ void sd__filterbits_batch(const sd_parsed *p, const sd_packet *const *pkts, size
                           struct sd__fb_batch *c)
 {
 #if defined(__x86_64__) || defined(__i386__)
-    if (sd__cpu_features() & SD__CPU_AVX2) {
+    /* a few packets (sd_filterbits()) fill fewer padding lanes in 4 */
+    if (n > 4 && (sd__cpu_features() & SD__CPU_AVX2)) {
         batch_avx2(p, pkts, n, c);
         return;
     }
