@@ -10,6 +10,7 @@
 #include <unistd.h>
 #include <sys/stat.h>
 
+#include <stardust/avro.h>
 #include <stardust/err.h>
 #include <stardust/filterbits.h>
 #include <stardust/packet.h>
@@ -600,6 +601,32 @@ void sd_cli_json_strn(sd_cli_out *o, const char *key, const char *s, size_t n)
 void sd_cli_json_str(sd_cli_out *o, const char *key, const char *s)
 {
     sd_cli_json_strn(o, key, s, strlen(s));
+}
+
+int sd_cli_avro_open(sd_avro_writer **w, const char *path, int schema,
+                     const sd_avro_writer_opts *opts, const char *tool, const char *cmdline,
+                     const char *const *meta, char *errbuf)
+{
+    errbuf[0] = '\0';
+    int rc = sd_avro_writer_open(w, path, sd_avro_schema_json(schema), opts, errbuf);
+    if (rc != 0) {
+        *w = NULL;
+        return rc;
+    }
+    char name[128];
+    snprintf(name, sizeof name, "%s %s", tool, SD_VERSION_STRING);
+    rc = sd_avro_writer_set_meta(*w, "stardust.tool", name);
+    if (rc == 0 && cmdline != NULL)
+        rc = sd_avro_writer_set_meta(*w, "stardust.command", cmdline);
+    for (size_t i = 0; rc == 0 && meta != NULL && meta[i] != NULL; i += 2)
+        if (meta[i + 1] != NULL)
+            rc = sd_avro_writer_set_meta(*w, meta[i], meta[i + 1]);
+    if (rc != 0) {
+        snprintf(errbuf, SD_ERRBUF_SIZE, "%s", sd_errmsg(*w));
+        sd_avro_writer_discard(*w);
+        *w = NULL;
+    }
+    return rc;
 }
 
 /* ---------------------------------------------------------------- --drop */

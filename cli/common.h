@@ -147,6 +147,18 @@ int sd_cli_expand_name(char *out, size_t size, const char *tmpl, uint64_t start,
  * the provenance metadata of the files a tool writes. */
 char *sd_cli_join_args(int argc, char *argv[]);
 
+/* Open an Avro writer of the built-in schema `schema` (SD_AVRO_SCHEMA_*)
+ * at path and set its provenance (style.md §8): "stardust.tool" = "TOOL
+ * VERSION", "stardust.command" = cmdline (when not NULL), then the
+ * key/value pairs of meta (NULL-terminated; a NULL value skips its key).
+ * Returns 0, or a negative sd_err with errbuf saying why and nothing left
+ * behind. */
+struct sd_avro_writer;
+struct sd_avro_writer_opts;
+int sd_cli_avro_open(struct sd_avro_writer **w, const char *path, int schema,
+                     const struct sd_avro_writer_opts *opts, const char *tool,
+                     const char *cmdline, const char *const *meta, char *errbuf);
+
 /* ---------------------------------------------------------------- --drop */
 
 /* --drop LIST for every tool that reads packets: remove the packets whose

@@ -122,28 +122,14 @@ static int open_file(sd_cli_ft4out *o, uint64_t start)
         return fail(o, SD_ERR_IO, "cannot create the directories of %s: %s", o->path,
                     strerror(errno));
     char errbuf[SD_ERRBUF_SIZE];
-    errbuf[0] = '\0';
-    rc = sd_avro_writer_open(&o->w, o->path, sd_avro_schema_json(SD_AVRO_SCHEMA_FT4), &o->opts,
-                             errbuf);
-    if (rc != 0) {
-        o->w = NULL;
-        return fail(o, rc, "%s", errbuf);
-    }
-    char pl[8], iv[16], tool[64];
+    char pl[8], iv[16];
     snprintf(pl, sizeof pl, "%u", (unsigned)cfg.dst_prefix_len);
     snprintf(iv, sizeof iv, "%u", (unsigned)cfg.interval);
-    snprintf(tool, sizeof tool, "%s %s", o->tool, SD_VERSION_STRING);
-    if ((rc = sd_avro_writer_set_meta(o->w, "stardust.ft4.dst_prefix_len", pl)) ||
-        (rc = sd_avro_writer_set_meta(o->w, "stardust.ft4.interval", iv)) ||
-        (rc = sd_avro_writer_set_meta(o->w, "stardust.tool", tool)) ||
-        (o->cmdline != NULL &&
-         (rc = sd_avro_writer_set_meta(o->w, "stardust.command", o->cmdline)))) {
-        fail(o, rc, "%s", sd_errmsg(o->w));
-        sd_avro_writer_discard(o->w);
-        o->w = NULL;
-        return rc;
-    }
-    return 0;
+    const char *const meta[] = {"stardust.ft4.dst_prefix_len", pl, "stardust.ft4.interval", iv,
+                                NULL};
+    rc = sd_cli_avro_open(&o->w, o->path, SD_AVRO_SCHEMA_FT4, &o->opts, o->tool, o->cmdline,
+                          meta, errbuf);
+    return rc != 0 ? fail(o, rc, "%s", errbuf) : 0;
 }
 
 static int close_file(sd_cli_ft4out *o)

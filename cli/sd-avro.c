@@ -981,18 +981,14 @@ static int cmd_merge(char **files, int nfiles, const struct out_opts *oo)
     wo.codec = oo->codec;
     wo.done_file = oo->done_file;
     char errbuf[SD_ERRBUF_SIZE];
-    int rc = sd_avro_writer_open(&w, oo->out, sd_avro_schema_json(SD_AVRO_SCHEMA_FT3), &wo, errbuf);
+    /* The FT3 interval carries over when the first input has it. */
+    const char *const meta[] = {
+        "stardust.ft3.interval", sd_avro_reader_meta(m.in[0].r, "stardust.ft3.interval", NULL),
+        NULL};
+    int rc = sd_cli_avro_open(&w, oo->out, SD_AVRO_SCHEMA_FT3, &wo, "sd-avro merge", oo->cmdline,
+                              meta, errbuf);
     if (rc != 0) {
-        w = NULL;
         sd_cli_liberror(rc, errbuf);
-        goto out;
-    }
-    /* Provenance; the FT3 interval carries over when the first input has it. */
-    const char *iv = sd_avro_reader_meta(m.in[0].r, "stardust.ft3.interval", NULL);
-    if ((rc = sd_avro_writer_set_meta(w, "stardust.tool", "sd-avro merge " SD_VERSION_STRING)) ||
-        (oo->cmdline && (rc = sd_avro_writer_set_meta(w, "stardust.command", oo->cmdline))) ||
-        (iv && (rc = sd_avro_writer_set_meta(w, "stardust.ft3.interval", iv)))) {
-        sd_cli_liberror(rc, sd_errmsg(w));
         goto out;
     }
     m.sink = merge_sink;

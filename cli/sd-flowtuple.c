@@ -175,23 +175,13 @@ static int open_file(struct writer *s, struct outfile *f, const char *path)
     if (sd_cli_make_parents(path, strlen(s->dir) + 1) != 0)
         return fail(s, SD_ERR_IO, "cannot create the directories of %s: %s", path,
                     strerror(errno));
-    int rc = sd_avro_writer_open(&f->w, path, sd_avro_schema_json(SD_AVRO_SCHEMA_FT3), &s->opts,
-                                 errbuf);
-    if (rc != 0) {
-        f->w = NULL;
-        return fail(s, rc, "%s", errbuf);
-    }
-    /* Provenance (style.md §8): who wrote the file, and how. */
     char iv[16];
     snprintf(iv, sizeof iv, "%u", (unsigned)s->interval);
-    if ((rc = sd_avro_writer_set_meta(f->w, "stardust.tool", "sd-flowtuple " SD_VERSION_STRING)) ||
-        (rc = sd_avro_writer_set_meta(f->w, "stardust.command", s->cmdline)) ||
-        (rc = sd_avro_writer_set_meta(f->w, "stardust.ft3.interval", iv))) {
-        fail(s, rc, "%s", sd_errmsg(f->w));
-        sd_avro_writer_discard(f->w);
-        f->w = NULL;
-        return rc;
-    }
+    const char *const meta[] = {"stardust.ft3.interval", iv, NULL};
+    int rc = sd_cli_avro_open(&f->w, path, SD_AVRO_SCHEMA_FT3, &s->opts, "sd-flowtuple",
+                              s->cmdline, meta, errbuf);
+    if (rc != 0)
+        return fail(s, rc, "%s", errbuf);
     snprintf(f->path, sizeof f->path, "%s", path);
     return 0;
 }

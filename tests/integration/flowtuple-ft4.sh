@@ -94,6 +94,30 @@ for src in gen synscan; do
         cmp -s "$TMP/got" "$TMP/want"
     check "merge ($src): .done beside the output" test -f "$TMP/mm-$src/all.avro.done"
 done
+# Provenance metadata of each writer: tool and version, the command line
+# (its program name here), and the interval and prefix the readers need.
+meta_of() {
+    /usr/bin/python3 -c '
+import sys, avro.datafile, avro.io
+r = avro.datafile.DataFileReader(open(sys.argv[1], "rb"), avro.io.DatumReader())
+print(" ".join("%s=%s" % (k, r.meta[k].decode()) for k in sorted(r.meta)
+               if k.startswith("stardust.") and k != "stardust.command"),
+      "command=" + r.meta.get("stardust.command", b"-").decode().split(" ")[0]
+                   .rsplit("/", 1)[-1].replace("lt-", "", 1))' "$1" |
+        sed -E 's/ [0-9]+[.][0-9][^ ]* / V /'
+}
+f3=$(ls "$TMP"/m1-gen/*.avro | head -1)
+expect_eq "provenance: sd-flowtuple FT3" "$(meta_of "$f3")" \
+    "stardust.ft3.interval=60 stardust.tool=sd-flowtuple V command=sd-flowtuple"
+expect_eq "provenance: sd-avro merge" "$(meta_of "$TMP/mm-gen/all.avro")" \
+    "stardust.ft3.interval=60 stardust.tool=sd-avro merge V command=sd-avro"
+f4=$(ls "$TMP"/p/*.avro | head -1)
+expect_eq "provenance: sd-flowtuple FT4" "$(meta_of "$f4")" \
+    "stardust.ft4.dst_prefix_len=16 stardust.ft4.interval=300 stardust.tool=sd-flowtuple V command=sd-flowtuple"
+f4=$(ls "$TMP"/f4/*.avro | head -1)
+expect_eq "provenance: sd-avro ft3to4" "$(meta_of "$f4")" \
+    "stardust.ft4.dst_prefix_len=16 stardust.ft4.interval=300 stardust.tool=sd-avro ft3to4 V command=sd-avro"
+
 # synscan: its keys are split over the interim files, so records combine.
 # shellcheck disable=SC2046
 check "merge (synscan): interim files hold more records than the merge" \
