@@ -603,6 +603,31 @@ void sd_cli_json_str(sd_cli_out *o, const char *key, const char *s)
     sd_cli_json_strn(o, key, s, strlen(s));
 }
 
+int sd_cli_parse_codec(const char *name, int *codec)
+{
+    if (strcmp(name, "deflate") == 0)
+        *codec = SD_AVRO_DEFLATE;
+    else if (strcmp(name, "null") == 0)
+        *codec = SD_AVRO_NULL;
+    else if (strcmp(name, "snappy") == 0)
+        *codec = SD_AVRO_SNAPPY;
+    else
+        return sd_cli_usage("invalid codec '%s': expected deflate, null or snappy", name);
+    if (!sd_avro_codec_supported(*codec)) {
+        sd_cli_error("codec %s is not supported by this build", name);
+        return SD_CLI_EXIT_RUNTIME;
+    }
+    return 0;
+}
+
+int sd_cli_parse_ft4_prefix(const char *arg, unsigned *len)
+{
+    if (strcmp(arg, "16") != 0 && strcmp(arg, "24") != 0)
+        return sd_cli_usage("invalid FT4 prefix length '%s': expected 16 or 24", arg);
+    *len = arg[0] == '1' ? 16 : 24;
+    return 0;
+}
+
 int sd_cli_avro_open(sd_avro_writer **w, const char *path, int schema,
                      const sd_avro_writer_opts *opts, const char *tool, const char *cmdline,
                      const char *const *meta, char *errbuf)

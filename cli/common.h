@@ -153,6 +153,15 @@ char *sd_cli_join_args(int argc, char *argv[]);
  * key/value pairs of meta (NULL-terminated; a NULL value skips its key).
  * Returns 0, or a negative sd_err with errbuf saying why and nothing left
  * behind. */
+/* --codec NAME: deflate, null or snappy into *codec (SD_AVRO_*). Returns
+ * 0, or an exit status after saying why: usage for an unknown name,
+ * runtime for a codec this build lacks. */
+int sd_cli_parse_codec(const char *name, int *codec);
+
+/* An FT4 destination prefix length, "16" or "24", into *len. Returns 0, or
+ * the usage exit status after saying why. */
+int sd_cli_parse_ft4_prefix(const char *arg, unsigned *len);
+
 struct sd_avro_writer;
 struct sd_avro_writer_opts;
 int sd_cli_avro_open(struct sd_avro_writer **w, const char *path, int schema,

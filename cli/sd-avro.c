@@ -1090,7 +1090,7 @@ int main(int argc, char *argv[])
         {NULL, 0, NULL, 0},
     };
     sd_cli_init("sd-avro", "cat|stats|check|merge|ft3to4 [options] FILE...");
-    int csv = 0, json = 0, quiet = 0, c;
+    int csv = 0, json = 0, quiet = 0, c, st;
     int out_opts_given = 0, ft4_opts_given = 0;
     struct out_opts oo = {NULL, SD_AVRO_DEFLATE, 1, MERGE_DEFAULT_MAX_RECORDS,
                           SD_FT4_DEFAULT_PREFIX_LEN, SD_FT4_DEFAULT_INTERVAL, SD_FT4_V2, NULL};
@@ -1112,12 +1112,8 @@ int main(int argc, char *argv[])
             oo.out = optarg;
             break;
         case OPT_PREFIX:
-            if (strcmp(optarg, "16") == 0)
-                oo.prefix = 16;
-            else if (strcmp(optarg, "24") == 0)
-                oo.prefix = 24;
-            else
-                return sd_cli_usage("invalid prefix length '%s': expected 16 or 24", optarg);
+            if ((st = sd_cli_parse_ft4_prefix(optarg, &oo.prefix)) != 0)
+                return st;
             ft4_opts_given = 1;
             break;
         case OPT_INTERVAL:
@@ -1131,19 +1127,8 @@ int main(int argc, char *argv[])
             ft4_opts_given = 1;
             break;
         case OPT_CODEC:
-            if (strcmp(optarg, "deflate") == 0)
-                oo.codec = SD_AVRO_DEFLATE;
-            else if (strcmp(optarg, "null") == 0)
-                oo.codec = SD_AVRO_NULL;
-            else if (strcmp(optarg, "snappy") == 0)
-                oo.codec = SD_AVRO_SNAPPY;
-            else
-                return sd_cli_usage("invalid codec '%s': expected deflate, null or snappy",
-                                    optarg);
-            if (!sd_avro_codec_supported(oo.codec)) {
-                sd_cli_error("codec %s is not supported by this build", optarg);
-                return SD_CLI_EXIT_RUNTIME;
-            }
+            if ((st = sd_cli_parse_codec(optarg, &oo.codec)) != 0)
+                return st;
             out_opts_given = 1;
             break;
         case OPT_NO_DONE:
@@ -1194,7 +1179,6 @@ int main(int argc, char *argv[])
         }
         oo.cmdline = cmdline;
         sd_cli_signals_install();
-        int st;
         if (strcmp(cmd, "merge") == 0) {
             if (ft4_opts_given)
                 st = sd_cli_usage("merge takes no --prefix, --interval or --ft4-version");

@@ -508,7 +508,7 @@ int main(int argc, char **argv)
     unsigned flags = 0;
     uint64_t max_tuples = 0, count = 0;
     int done_file = 1, want_stats = 0, json = 0, progress_mode = -1, quiet = 0;
-    int codec = SD_AVRO_DEFLATE;
+    int codec = SD_AVRO_DEFLATE, st;
     int ft4 = 0, ft4_opts = 0, rotate_given = 0, tmpl_given = 0;
     unsigned ft4_prefix = SD_FT4_DEFAULT_PREFIX_LEN, ft4_interval = SD_FT4_DEFAULT_INTERVAL;
     static sd_cli_providers prov;
@@ -549,12 +549,8 @@ int main(int argc, char **argv)
                 return sd_cli_usage("invalid format '%s': expected ft3 or ft4", optarg);
             break;
         case OPT_FT4_PREFIX:
-            if (strcmp(optarg, "16") == 0)
-                ft4_prefix = 16;
-            else if (strcmp(optarg, "24") == 0)
-                ft4_prefix = 24;
-            else
-                return sd_cli_usage("invalid FT4 prefix length '%s': expected 16 or 24", optarg);
+            if ((st = sd_cli_parse_ft4_prefix(optarg, &ft4_prefix)) != 0)
+                return st;
             ft4_opts = 1;
             break;
         case OPT_FT4_INTERVAL:
@@ -564,19 +560,8 @@ int main(int argc, char **argv)
             ft4_opts = 1;
             break;
         case OPT_CODEC:
-            if (strcmp(optarg, "deflate") == 0)
-                codec = SD_AVRO_DEFLATE;
-            else if (strcmp(optarg, "null") == 0)
-                codec = SD_AVRO_NULL;
-            else if (strcmp(optarg, "snappy") == 0)
-                codec = SD_AVRO_SNAPPY;
-            else
-                return sd_cli_usage("invalid codec '%s': expected deflate, null or snappy",
-                                    optarg);
-            if (!sd_avro_codec_supported(codec)) {
-                sd_cli_error("codec %s is not supported by this build", optarg);
-                return SD_CLI_EXIT_RUNTIME;
-            }
+            if ((st = sd_cli_parse_codec(optarg, &codec)) != 0)
+                return st;
             break;
         case OPT_NO_DONE:
             done_file = 0;
