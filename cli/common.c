@@ -772,6 +772,34 @@ int sd_cli_make_parents(const char *path, size_t from)
     return 0;
 }
 
+int sd_cli_check_out_dir(const char *dir, char *why, size_t size)
+{
+    struct stat st;
+    if (stat(dir, &st) != 0) {
+        int e = errno;
+        snprintf(why, size, "output directory %s: %s", dir, strerror(e));
+        return e == ENOENT || e == ENOTDIR ? SD_ERR_NOTFOUND : e == EACCES ? SD_ERR_PERM : SD_ERR_IO;
+    }
+    if (!S_ISDIR(st.st_mode)) {
+        snprintf(why, size, "output directory %s: not a directory", dir);
+        return SD_ERR_INVAL;
+    }
+    char probe[4096];
+    if (snprintf(probe, sizeof probe, "%s/.%s-probe-XXXXXX", dir, cli_prog) >= (int)sizeof probe) {
+        snprintf(why, size, "output directory %s: name too long", dir);
+        return SD_ERR_INVAL;
+    }
+    int fd = mkstemp(probe);
+    if (fd < 0) {
+        int e = errno;
+        snprintf(why, size, "output directory %s: cannot create files: %s", dir, strerror(e));
+        return e == EACCES || e == EPERM ? SD_ERR_PERM : SD_ERR_IO;
+    }
+    close(fd);
+    unlink(probe);
+    return 0;
+}
+
 int sd_cli_expand_name(char *out, size_t size, const char *tmpl, uint64_t start,
                        const char *monitor, const char *plugin)
 {

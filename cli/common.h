@@ -136,6 +136,12 @@ const char *sd_cli_human(char *buf, size_t size, double n);
  * directory that exists. Returns 0 or -1 (errno set). */
 int sd_cli_make_parents(const char *path, size_t from);
 
+/* Whether files can be made in the existing directory dir (a probe file
+ * is created and removed), before any input is read. Returns 0, or
+ * SD_ERR_NOTFOUND / SD_ERR_INVAL (not a directory) / SD_ERR_PERM /
+ * SD_ERR_IO with "output directory DIR: <reason>" in why. */
+int sd_cli_check_out_dir(const char *dir, char *why, size_t size);
+
 /* A file name from a template, as corsaro names its outputs: %s becomes
  * start (decimal Unix seconds), %N monitor and %P plugin (each kept
  * literally when NULL), every other % code goes through strftime() in UTC

@@ -54,18 +54,14 @@ int sd_cli_ft4out_check(sd_cli_ft4out *o)
         if (strchr(dir, '%') != NULL)
             return 0;
     }
-    if (stat(dir, &st) != 0) {
-        fail(o, SD_ERR_NOTFOUND, "output directory %s: %s", dir, strerror(errno));
+    char why[sizeof dir + 128];
+    int rc = sd_cli_check_out_dir(dir, why, sizeof why);
+    if (rc == SD_ERR_INVAL && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
+        fail(o, rc, "output %s: not a directory (and no %%s: not a template)", dir);
+    else if (rc != 0)
+        fail(o, rc, "%s", why);
+    if (rc != 0)
         return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        fail(o, SD_ERR_INVAL, "output %s: not a directory (and no %%s: not a template)", dir);
-        return -1;
-    }
-    if (access(dir, W_OK | X_OK) != 0) {
-        fail(o, SD_ERR_PERM, "output directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
     o->failed = 0;
     return 0;
 }

@@ -285,33 +285,6 @@ static int writer_end(struct writer *s)
     return rc != 0 ? rc : s->failed;
 }
 
-/* Fail early, before any packet, when DIR cannot hold files. */
-static int check_dir(const char *dir)
-{
-    struct stat st;
-    if (stat(dir, &st) != 0) {
-        sd_cli_error("output directory %s: %s", dir, strerror(errno));
-        return -1;
-    }
-    if (!S_ISDIR(st.st_mode)) {
-        sd_cli_error("output directory %s: not a directory", dir);
-        return -1;
-    }
-    char probe[PATH_MAX];
-    if (snprintf(probe, sizeof probe, "%s/.sd-flowtuple-probe-XXXXXX", dir) >= (int)sizeof probe) {
-        sd_cli_error("output directory %s: name too long", dir);
-        return -1;
-    }
-    int fd = mkstemp(probe);
-    if (fd < 0) {
-        sd_cli_error("output directory %s: cannot create files: %s", dir, strerror(errno));
-        return -1;
-    }
-    close(fd);
-    unlink(probe);
-    return 0;
-}
-
 /* ---------------------------------------------------------------- workers */
 
 struct batch {
@@ -660,8 +633,14 @@ int main(int argc, char **argv)
             snprintf(host, sizeof host, "stardust");
         monitor = host;
     }
-    if (check_dir(dir) != 0)
-        return SD_CLI_EXIT_RUNTIME;
+    {
+        /* fail early, before any packet, when DIR cannot hold files */
+        char why[PATH_MAX + 128];
+        if (sd_cli_check_out_dir(dir, why, sizeof why) != 0) {
+            sd_cli_error("%s", why);
+            return SD_CLI_EXIT_RUNTIME;
+        }
+    }
 
     int status = SD_CLI_EXIT_OK;
     int rc;
