@@ -183,43 +183,33 @@ static int rehash_groups(sd_ft4 *f, size_t slots)
     return 0;
 }
 
-static int rehash_ds(sd_ft4 *f, size_t slots)
+/* Grow an open-addressing table of *mask + 1 slots of elem bytes, each
+ * starting with its uint64_t key (0 = empty), to slots slots. */
+static int rehash_keyed(void **tab, size_t *mask, size_t elem, size_t slots)
 {
-    uint64_t *n = sd__calloc(slots, sizeof *n);
+    unsigned char *n = sd__calloc(slots, elem);
     if (n == NULL)
         return SD_ERR_NOMEM;
-    for (size_t i = 0; i <= f->dsmask; i++) {
-        if (f->ds[i] == 0)
+    const unsigned char *old = *tab;
+    for (size_t i = 0; i <= *mask; i++) {
+        uint64_t key;
+        memcpy(&key, old + i * elem, sizeof key);
+        if (key == 0)
             continue;
-        size_t s = (size_t)sd__mix64(f->ds[i]) & (slots - 1);
-        while (n[s] != 0)
+        size_t s = (size_t)sd__mix64(key) & (slots - 1);
+        for (;;) {
+            uint64_t k;
+            memcpy(&k, n + s * elem, sizeof k);
+            if (k == 0)
+                break;
             s = (s + 1) & (slots - 1);
-        n[s] = f->ds[i];
+        }
+        memcpy(n + s * elem, old + i * elem, elem);
     }
-    sd__free(f->ds);
-    advise_big(n, slots * sizeof *n);
-    f->ds = n;
-    f->dsmask = slots - 1;
-    return 0;
-}
-
-static int rehash_vs(sd_ft4 *f, size_t slots)
-{
-    struct vslot *n = sd__calloc(slots, sizeof *n);
-    if (n == NULL)
-        return SD_ERR_NOMEM;
-    for (size_t i = 0; i <= f->vsmask; i++) {
-        if (f->vs[i].key == 0)
-            continue;
-        size_t s = (size_t)sd__mix64(f->vs[i].key) & (slots - 1);
-        while (n[s].key != 0)
-            s = (s + 1) & (slots - 1);
-        n[s] = f->vs[i];
-    }
-    sd__free(f->vs);
-    advise_big(n, slots * sizeof *n);
-    f->vs = n;
-    f->vsmask = slots - 1;
+    sd__free(*tab);
+    advise_big(n, slots * elem);
+    *tab = n;
+    *mask = slots - 1;
     return 0;
 }
 
@@ -237,9 +227,11 @@ static int reserve(sd_ft4 *f)
     }
     if ((f->ng + 1) * 4 > (f->gsmask + 1) * 3 && rehash_groups(f, (f->gsmask + 1) * 2) != 0)
         goto nomem;
-    if ((f->dsn + 1) * 4 > (f->dsmask + 1) * 3 && rehash_ds(f, (f->dsmask + 1) * 2) != 0)
+    if ((f->dsn + 1) * 4 > (f->dsmask + 1) * 3 &&
+        rehash_keyed((void **)&f->ds, &f->dsmask, sizeof *f->ds, (f->dsmask + 1) * 2) != 0)
         goto nomem;
-    if ((f->vsn + 4) * 4 > (f->vsmask + 1) * 3 && rehash_vs(f, (f->vsmask + 1) * 2) != 0)
+    if ((f->vsn + 4) * 4 > (f->vsmask + 1) * 3 &&
+        rehash_keyed((void **)&f->vs, &f->vsmask, sizeof *f->vs, (f->vsmask + 1) * 2) != 0)
         goto nomem;
     return 0;
 nomem:
