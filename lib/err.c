@@ -2,6 +2,7 @@
 #include "config.h"
 
 #include <errno.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -129,6 +130,27 @@ static int alloc_should_fail(void)
 void *sd__malloc(size_t n) { return alloc_should_fail() ? NULL : malloc(n); }
 void *sd__calloc(size_t n, size_t size) { return alloc_should_fail() ? NULL : calloc(n, size); }
 void *sd__realloc(void *p, size_t n) { return alloc_should_fail() ? NULL : realloc(p, n); }
+
+void *sd__aligned_alloc(size_t align, size_t n)
+{
+    if (alloc_should_fail() || n > SIZE_MAX - align)
+        return NULL;
+    return aligned_alloc(align, (n + align - 1) / align * align);
+}
+
+void *sd__map_zeroed(size_t n)
+{
+    if (alloc_should_fail())
+        return NULL;
+    void *m = mmap(NULL, n, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    return m == MAP_FAILED ? NULL : m;
+}
+
+void sd__unmap(void *p, size_t n)
+{
+    if (p != NULL)
+        munmap(p, n);
+}
 
 void sd__advise_huge(void *p, size_t bytes)
 {

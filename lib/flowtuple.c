@@ -130,7 +130,7 @@ static void slots_free(struct ft_table *t)
     if (t->slots == NULL)
         return;
     if (t->mapped)
-        munmap(t->slots, t->cap * sizeof *t->slots);
+        sd__unmap(t->slots, t->cap * sizeof *t->slots);
     else
         sd__free(t->slots);
     t->slots = NULL;
@@ -142,8 +142,8 @@ static int table_alloc(const sd_flowtuple *ft, struct ft_table *t, size_t cap)
     struct ft_slot *s;
     int mapped = bytes >= SD__FT_MAP_BYTES;
     if (mapped) {
-        void *m = mmap(NULL, bytes, PROT_READ | PROT_WRITE, MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
-        if (m == MAP_FAILED)
+        void *m = sd__map_zeroed(bytes);
+        if (m == NULL)
             return SD_ERR_NOMEM;
         sd__advise_huge(m, bytes);
         s = m;
@@ -336,26 +336,12 @@ static int deliver(sd_flowtuple *ft, struct ft_table *t, uint64_t end, int worke
         return 0;
     const int sorted = !(ft->cfg.flags & SD_FT_UNSORTED);
     const size_t piece = t->n < SD__FT_PIECE ? t->n : SD__FT_PIECE;
-    if (piece > ft->outcap || (sorted && t->n > ft->skcap)) {
-        sd_ft3_record *o = piece > ft->outcap ? sd__realloc(ft->out, piece * sizeof *o) : ft->out;
-        if (o != NULL && o != ft->out) {
-            ft->out = o;
-            ft->outcap = piece;
-        }
-        struct ft_skey *sk = ft->skeys;
-        if (o != NULL && sorted && t->n > ft->skcap) {
-            sk = sd__realloc(ft->skeys, t->n * sizeof *sk);
-            if (sk != NULL) {
-                ft->skeys = sk;
-                ft->skcap = t->n;
-            }
-        }
-        if (o == NULL || (sorted && sk == NULL)) {
-            const size_t c = t->n;
-            table_clear(t); /* cannot deliver: the counts are lost, say so */
-            return sd__seterr(&ft->h, SD_ERR_NOMEM,
-                              "flowtuple: out of memory for %zu output records", c);
-        }
+    if (sd__grow((void **)&ft->out, &ft->outcap, piece, sizeof *ft->out) != 0 ||
+        (sorted && sd__grow((void **)&ft->skeys, &ft->skcap, t->n, sizeof *ft->skeys) != 0)) {
+        const size_t c = t->n;
+        table_clear(t); /* cannot deliver: the counts are lost, say so */
+        return sd__seterr(&ft->h, SD_ERR_NOMEM, "flowtuple: out of memory for %zu output records",
+                          c);
     }
     sd_ft_chunk_info info = {0};
     info.end = end;
@@ -910,7 +896,7 @@ int sd_flowtuple_create(sd_flowtuple **ftp, const sd_flowtuple_config *cfg, char
     if (cfg->max_tuples && hint > cfg->max_tuples)
         hint = (size_t)cfg->max_tuples;
     const size_t cap = cap_for(hint);
-    ft->w = aligned_alloc(64, cfg->workers * sizeof *ft->w);
+    ft->w = sd__aligned_alloc(64, cfg->workers * sizeof *ft->w);
     if (ft->w == NULL)
         goto fail;
     memset(ft->w, 0, cfg->workers * sizeof *ft->w);
@@ -980,7 +966,7 @@ void sd_flowtuple_destroy(sd_flowtuple *ft)
     if (ft->w != NULL)
         for (unsigned i = 0; i < ft->cfg.workers; i++)
             slots_free(&ft->w[i].t);
-    free(ft->w);
+    sd__free(ft->w);
     for (size_t i = 0; i < SD__FT_PENDING; i++) {
         if (ft->pend[i].tabs == NULL)
             continue;

@@ -41,6 +41,14 @@ void sd__log(struct sd__handle *h, int level, const char *fmt, ...) SD_PRINTF(3,
 void *sd__malloc(size_t n);
 void *sd__calloc(size_t n, size_t size);
 void *sd__realloc(void *p, size_t n);
+/* aligned_alloc() with n rounded up to a multiple of align (C11 wants
+ * one); free with sd__free(). */
+void *sd__aligned_alloc(size_t align, size_t n);
+/* Zeroed anonymous pages from mmap() (big tables: the kernel's zero pages
+ * cost nothing until written, and munmap returns them); NULL on failure.
+ * Free with sd__unmap(p, n). */
+void *sd__map_zeroed(size_t n);
+void sd__unmap(void *p, size_t n);
 /* Make *p (an array of *cap elements of elem bytes) hold at least need,
  * doubling from 1024. Returns 0 or SD_ERR_NOMEM (*p is then unchanged). */
 int sd__grow(void **p, size_t *cap, size_t need, size_t elem);
