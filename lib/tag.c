@@ -287,11 +287,20 @@ __attribute__((always_inline)) static inline void tag_one(const struct sd__tag_l
     dst[0] = src[0];
     dst[1] = src[1];
     out->src_port = (uint16_t)c->sport[j];
-    /* dest_port, protocol and pad0 (0) in one store */
-    memcpy(&out->dest_port, &c->dport_proto[j], 4);
     out->filterbits = c->fb[j];
-    const uint64_t hash_pad1 = c->hash[j]; /* ft_hash, and pad1 = 0 */
+#if defined(__BYTE_ORDER__) && __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+    /* dest_port, protocol and pad0 (0) in one store; ft_hash and pad1 (0)
+     * in another */
+    memcpy(&out->dest_port, &c->dport_proto[j], 4);
+    const uint64_t hash_pad1 = c->hash[j];
     memcpy(&out->ft_hash, &hash_pad1, 8);
+#else
+    out->dest_port = (uint16_t)c->dport_proto[j];
+    out->protocol = (uint8_t)(c->dport_proto[j] >> 16);
+    out->pad0 = 0;
+    out->ft_hash = c->hash[j];
+    out->pad1 = 0;
+#endif
 }
 
 _Static_assert(offsetof(sd_tags, pad1) == offsetof(sd_tags, ft_hash) + 4,
