@@ -364,12 +364,14 @@ static int deliver(sd_flowtuple *ft, struct ft_table *t, uint64_t end, int worke
         size_t m = 0;
         info.packets = 0;
         if (sorted) {
-            const struct ft_skey *sk = ft->skeys + done;
+            /* indexed, not ft->skeys + done: skeys is NULL until a table
+             * with records is delivered */
+            const struct ft_skey *sk = ft->skeys;
             m = total - done < SD__FT_PIECE ? total - done : SD__FT_PIECE;
             for (size_t i = 0; i < m; i++) {
                 if (i + 8 < m)
-                    __builtin_prefetch(&t->slots[sk[i + 8].idx]);
-                slot_to_record(ft, &t->slots[sk[i].idx], time, &ft->out[i]);
+                    __builtin_prefetch(&t->slots[sk[done + i + 8].idx]);
+                slot_to_record(ft, &t->slots[sk[done + i].idx], time, &ft->out[i]);
                 info.packets += ft->out[i].packet_cnt;
             }
         } else {
