@@ -74,33 +74,6 @@ static int dir_entries(const char *dir)
     return n;
 }
 
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0, k;
-    uint8_t *b = malloc(cap);
-    while ((k = fread(b + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap);
-            ck_assert_ptr_nonnull(b);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
-static void spit(const char *path, const uint8_t *b, size_t n)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_ptr_nonnull(f);
-    ck_assert_uint_eq(fwrite(b, 1, n, f), n);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 static uint64_t g_rng = 88172645463325252ull;
 static uint64_t rnd(void)
 {
@@ -223,7 +196,7 @@ START_TEST(embedded_schemas_equal_files)
         char rel[128];
         snprintf(rel, sizeof rel, "../spec/schemas/%s", t[i].file);
         size_t len;
-        uint8_t *json = slurp(sd_test_data(rel), &len);
+        uint8_t *json = sd_test_read_file(sd_test_data(rel), &len);
         avro_schema_t a, b;
         ck_assert_int_eq(avro_schema_from_json_length((const char *)json, len, &a), 0);
         const char *emb = sd_avro_schema_json(t[i].id);
@@ -536,7 +509,7 @@ START_TEST(ft4_needs_metadata)
     /* The metadata map is one block of 5 entries then 0: the old Python
      * reader needs exactly that. */
     size_t len;
-    uint8_t *b = slurp(path, &len);
+    uint8_t *b = sd_test_read_file(path, &len);
     ck_assert_int_eq(memcmp(b, "Obj\x01", 4), 0);
     ck_assert_uint_eq(b[4], 10); /* zig-zag 5 */
     free(b);
@@ -738,13 +711,13 @@ START_TEST(corrupt_files)
     }
     /* The second block of secondBlockCountZero has count 0. */
     size_t len;
-    uint8_t *b = slurp(sd_test_data("avro/secondBlockCountZero.avro"), &len);
+    uint8_t *b = sd_test_read_file(sd_test_data("avro/secondBlockCountZero.avro"), &len);
     b[0x34] = 0x66; /* first record: a valid 1-byte long and... */
     b[0x33] = 0x02; /* ...a block of 1 byte: "f" */
     uint8_t fixed[128];
     memcpy(fixed, b, 0x34 + 1);
     memcpy(fixed + 0x35, b + 0x36, len - 0x36);
-    spit(tmp_path("zero.avro"), fixed, len - 1);
+    sd_test_write_file(tmp_path("zero.avro"), fixed, len - 1);
     free(b);
     sd_avro_reader *r = open_reader(tmp_path("zero.avro"));
     const void *d;
@@ -767,7 +740,7 @@ START_TEST(damaged_files_never_crash)
     static sd_ft3_record rec[64];
     for (size_t f = 0; f < 2; f++) {
         size_t len;
-        uint8_t *orig = slurp(sd_test_data(files[f]), &len);
+        uint8_t *orig = sd_test_read_file(sd_test_data(files[f]), &len);
         uint8_t *b = malloc(len);
         const char *path = tmp_path("dmg.avro");
         size_t step = len > 5000 ? len / 1500 : 1;
@@ -779,7 +752,7 @@ START_TEST(damaged_files_never_crash)
                     n = cut;
                 else
                     b[cut] ^= (uint8_t)(1u << (cut % 8));
-                spit(path, b, n);
+                sd_test_write_file(path, b, n);
                 sd_avro_reader *r = NULL;
                 if (sd_avro_reader_open(&r, path, NULL) != 0)
                     continue;

@@ -118,7 +118,7 @@ START_TEST(test_ndag_vectors)
         char rel[256];
         snprintf(rel, sizeof rel, "ndag/vectors/%s", v->file);
         size_t len;
-        uint8_t *dg = read_file(sd_test_data(rel), &len);
+        uint8_t *dg = sd_test_read_file(sd_test_data(rel), &len);
         ck_assert_uint_lt(v->offset, len);
         sd_packet pkt;
         memset(&pkt, 0xa5, sizeof pkt);
@@ -160,7 +160,7 @@ START_TEST(test_ndag_vectors)
         char rel[256];
         snprintf(rel, sizeof rel, "ndag/vectors/%s", v->file);
         size_t len;
-        uint8_t *dg = read_file(sd_test_data(rel), &len);
+        uint8_t *dg = sd_test_read_file(sd_test_data(rel), &len);
         ck_assert_uint_ge(len, 24);
         sd_packet pkt;
         struct sd__erf_rec r;
@@ -552,8 +552,8 @@ END_TEST
 START_TEST(test_lctr_dropped)
 {
     size_t l1, l2;
-    uint8_t *a = read_file(sd_test_data("ndag/vectors/encaperf-lctr.bin"), &l1);
-    uint8_t *b = read_file(sd_test_data("ndag/vectors/encaperf-color-hash.bin"), &l2);
+    uint8_t *a = sd_test_read_file(sd_test_data("ndag/vectors/encaperf-lctr.bin"), &l1);
+    uint8_t *b = sd_test_read_file(sd_test_data("ndag/vectors/encaperf-color-hash.bin"), &l2);
     uint8_t *f = malloc(l1 + l2);
     memcpy(f, a + 24, l1 - 24);
     memcpy(f + l1 - 24, b + 24, l2 - 24);
@@ -581,7 +581,7 @@ END_TEST
 START_TEST(test_large_file_batches)
 {
     size_t len;
-    uint8_t *one = read_file(sd_test_data("pcap/libtrace/100_packets.erf"), &len);
+    uint8_t *one = sd_test_read_file(sd_test_data("pcap/libtrace/100_packets.erf"), &len);
     const int copies = 400; /* 3.1 MB: three refills of the 1 MiB buffer */
     const char *dir = make_tmpdir();
     char path[4200];
@@ -589,7 +589,7 @@ START_TEST(test_large_file_batches)
     uint8_t *big = malloc(len * (size_t)copies);
     for (int i = 0; i < copies; i++)
         memcpy(big + (size_t)i * len, one, len);
-    write_file(path, big, len * (size_t)copies);
+    sd_test_write_file(path, big, len * (size_t)copies);
 
     struct ref_pkt *ref;
     size_t nref = load_pcap(sd_test_data("pcap/libtrace/100_packets.pcap"), &ref, NULL);
@@ -667,7 +667,7 @@ START_TEST(test_open_errors)
     const char *dir = make_tmpdir();
     char path[4200], uri[4300];
     snprintf(path, sizeof path, "%s/empty.erf", dir);
-    write_file(path, "", 0);
+    sd_test_write_file(path, "", 0);
     snprintf(uri, sizeof uri, "erf:%s", path);
     ck_assert_int_eq(sd_source_open(&src, uri, eb), 0);
     const sd_packet *p[4];
@@ -689,7 +689,7 @@ START_TEST(test_oom_open)
     const char *paths[2] = {sd_test_data("pcap/libtrace/5_packets.erf.gz"),
                             sd_test_data("pcap/libtrace/5_packets.erf")};
     size_t len;
-    uint8_t *bytes = read_file(paths[1], &len);
+    uint8_t *bytes = sd_test_read_file(paths[1], &len);
     for (int mode = 0; mode < 3; mode++) {
         int ok = 0;
         for (long n = 0; n < 100 && !ok; n++) {
@@ -809,7 +809,7 @@ START_TEST(test_writer_round_trip)
     check_erf_file(path, ref, nref);
     /* Layout: type 2, varlen + interface flags, rlen 18 + caplen, lctr 0. */
     size_t len;
-    uint8_t *bytes = read_file(path, &len);
+    uint8_t *bytes = sd_test_read_file(path, &len);
     size_t off = 0;
     for (size_t i = 0; i < nref; i++) {
         ck_assert_uint_eq(bytes[off + 8], 2);
@@ -825,7 +825,7 @@ START_TEST(test_writer_round_trip)
     ck_assert_int_eq(sd_erf_writer_open(&w, gzpath, SD_ERF_GZIP, eb), 0);
     ck_assert_int_eq(sd_erf_writer_write(w, ptrs, nref), (int)nref);
     ck_assert_int_eq(sd_erf_writer_close(w, eb), 0);
-    bytes = read_file(gzpath, &len);
+    bytes = sd_test_read_file(gzpath, &len);
     ck_assert_uint_gt(len, 20);
     ck_assert_uint_eq(bytes[0], 0x1f);
     ck_assert_uint_eq(bytes[1], 0x8b);
@@ -861,7 +861,7 @@ START_TEST(test_writer_erf_copy)
     sd_source_close(src);
     ck_assert_int_eq(sd_erf_writer_close(w, eb), 0);
     size_t la, lb;
-    uint8_t *a = read_file(orig, &la), *b = read_file(path, &lb);
+    uint8_t *a = sd_test_read_file(orig, &la), *b = sd_test_read_file(path, &lb);
     ck_assert_uint_eq(la, lb);
     for (size_t off = 0; off < la;) {
         size_t rlen = sd__be16(a + off + 10);
@@ -899,7 +899,7 @@ START_TEST(test_writer_unsupported_and_discard)
     ck_assert_ptr_nonnull(strstr(sd_errmsg(w), "packet 2"));
     ck_assert_int_eq(sd_erf_writer_close(w, eb), 0);
     size_t len;
-    uint8_t *b = read_file(path, &len);
+    uint8_t *b = sd_test_read_file(path, &len);
     ck_assert_uint_eq(len, 2 * 78); /* the two packets before it */
     free(b);
 

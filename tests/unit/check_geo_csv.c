@@ -313,14 +313,6 @@ static char *slurp(const char *path, size_t *len)
     return buf;
 }
 
-static void spit(const char *path, const char *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "%s", path);
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    fclose(f);
-}
-
 static char *tpath(const char *dir, const char *name)
 {
     static char p[4][8600];
@@ -353,7 +345,7 @@ static void copy_edit(const char *src, const char *dir, const char *name, int li
         p += n;
         ln++;
     }
-    spit(tpath(dir, name), out, o);
+    sd_test_write_file(tpath(dir, name), out, o);
 }
 
 static void expect_fail(int rc, const char *errbuf, int want, const char *where)
@@ -434,10 +426,10 @@ START_TEST(maxmind_bad)
     snprintf(dir, sizeof dir, "%s/mm", tmpdir);
     sd_geo *g = NULL;
     /* Empty file. */
-    spit(tpath(dir, "GeoLiteCity-Blocks.csv"), "", 0);
+    sd_test_write_file(tpath(dir, "GeoLiteCity-Blocks.csv"), "", 0);
     expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT, WHERE(B, 1));
     /* Copyright lines only. */
-    spit(tpath(dir, "GeoLiteCity-Blocks.csv"), "Copyright x\nCopyright y\n", 24);
+    sd_test_write_file(tpath(dir, "GeoLiteCity-Blocks.csv"), "Copyright x\nCopyright y\n", 24);
     expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT, WHERE(B, 3));
     /* A line longer than the limit. */
     {
@@ -445,13 +437,13 @@ START_TEST(maxmind_bad)
         char *big = malloc(n + 64);
         int h = snprintf(big, 64, "startIpNum,endIpNum,locId\n\"1\",\"2\",\"");
         memset(big + h, '7', n - (size_t)h);
-        spit(tpath(dir, "GeoLiteCity-Blocks.csv"), big, n);
+        sd_test_write_file(tpath(dir, "GeoLiteCity-Blocks.csv"), big, n);
         free(big);
         expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT, WHERE(B, 2));
         ck_assert_ptr_nonnull(strstr(e, "longer than"));
     }
     /* A NUL byte. */
-    spit(tpath(dir, "GeoLiteCity-Blocks.csv"), "startIpNum,endIpNum,locId\n\"1\",\"2\0\",\"10\"\n", 41);
+    sd_test_write_file(tpath(dir, "GeoLiteCity-Blocks.csv"), "startIpNum,endIpNum,locId\n\"1\",\"2\0\",\"10\"\n", 41);
     expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT, WHERE(B, 2));
     /* Missing file. */
     unlink(tpath(dir, "GeoLiteCity-Blocks.csv"));
@@ -468,11 +460,11 @@ START_TEST(maxmind_bad)
         ck_assert_int_eq(gzwrite(z, src, (unsigned)len), (int)len);
         gzclose(z);
         char *gz = slurp(tpath(dir, "full.gz"), &len);
-        spit(tpath(dir, "GeoLiteCity-Blocks.csv.gz"), gz, len / 2);
+        sd_test_write_file(tpath(dir, "GeoLiteCity-Blocks.csv.gz"), gz, len / 2);
         expect_fail(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), e, SD_ERR_FORMAT,
                     "GeoLiteCity-Blocks.csv.gz:");
         /* The whole compressed file reads fine. */
-        spit(tpath(dir, "GeoLiteCity-Blocks.csv.gz"), gz, len);
+        sd_test_write_file(tpath(dir, "GeoLiteCity-Blocks.csv.gz"), gz, len);
         copy_edit(sd_test_data("maxmind-csv/GeoLiteCity-Location.csv"), dir,
                   "GeoLiteCity-Location.csv", 0, NULL);
         ck_assert_int_eq(sd_geo_open_dir(&g, SD_GEO_MAXMIND, dir, e), 0);
@@ -563,7 +555,7 @@ START_TEST(netacq_bad)
         char dir[4200];
         snprintf(dir, sizeof dir, "%s/na", tmpdir);
         copy_edit(sd_test_data("netacq/netacq-4-polygon-map.csv"), dir, "swap.csv", 0, NULL);
-        spit(tpath(dir, "netacq-4-polygon-map.csv"),
+        sd_test_write_file(tpath(dir, "netacq-4-polygon-map.csv"),
              "loc,synthetic-county-id,synthetic-admin1-id\n10,2001,1001\n", 57);
         sd_geo *g = NULL;
         ck_assert_int_eq(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), 0);
@@ -594,7 +586,7 @@ START_TEST(netacq_bad)
     char dir[4200];
     snprintf(dir, sizeof dir, "%s/na", tmpdir);
     sd_geo *g = NULL;
-    spit(tpath(dir, L), "", 0);
+    sd_test_write_file(tpath(dir, L), "", 0);
     expect_fail(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), e, SD_ERR_FORMAT, WHERE(L, 1));
     {
         size_t len;
@@ -604,7 +596,7 @@ START_TEST(netacq_bad)
         gzclose(z);
         char *gz = slurp(tpath(dir, "full.gz"), &len);
         unlink(tpath(dir, L));
-        spit(tpath(dir, "netacq-4-locations.csv.gz"), gz, len - 12);
+        sd_test_write_file(tpath(dir, "netacq-4-locations.csv.gz"), gz, len - 12);
         expect_fail(sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e), e, SD_ERR_FORMAT,
                     "netacq-4-locations.csv.gz:");
         unlink(tpath(dir, "netacq-4-locations.csv.gz"));
@@ -637,9 +629,9 @@ START_TEST(netacq_small_rules)
     const char *loc = "h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h,h\n"
                       "1,uk,*x,,p,1.5,-2.25,,?,gbr,826,7,0,,0,b,0,0,0,0,0,n\n"
                       "\"2\",\"?\",\"no region\",\"caf\xe9\",p,\"0\",\"0\",\"\",,,,65535,,3,,,,,,,,\r\n";
-    spit(tpath(dir, "netacq-4-locations.csv"), loc, strlen(loc));
+    sd_test_write_file(tpath(dir, "netacq-4-locations.csv"), loc, strlen(loc));
     const char *blk = "h\n0,0,1\n1,4294967295,2\n";
-    spit(tpath(dir, "netacq-4-blocks.csv"), blk, strlen(blk));
+    sd_test_write_file(tpath(dir, "netacq-4-blocks.csv"), blk, strlen(blk));
     sd_geo *g = NULL;
     int rc = sd_geo_open_dir(&g, SD_GEO_NETACQ, dir, e);
     ck_assert_msg(rc == 0, "%s", e);
@@ -697,7 +689,7 @@ START_TEST(csv_fields)
     char path[4200], e[SD_ERRBUF_SIZE];
     snprintf(path, sizeof path, "%s/f.csv", tmpdir);
     const char *text = "a,\"b,c\",\"d\"\"e\",,\"\"\n\n\r\nlast,\"\"\"\"";
-    spit(path, text, strlen(text));
+    sd_test_write_file(path, text, strlen(text));
     struct sd__csv c;
     ck_assert_int_eq(sd__csv_open(&c, path, e), 0);
     ck_assert_int_eq(sd__csv_next(&c), 1);
@@ -722,7 +714,7 @@ START_TEST(csv_fields)
     char many[200] = "";
     for (int i = 0; i <= SD__CSV_MAXFIELDS; i++)
         strcat(many, "x,");
-    spit(path, many, strlen(many));
+    sd_test_write_file(path, many, strlen(many));
     ck_assert_int_eq(sd__csv_open(&c, path, e), 0);
     ck_assert_int_eq(sd__csv_next(&c), SD_ERR_FORMAT);
     ck_assert_ptr_nonnull(strstr(e, "f.csv:1: more than"));

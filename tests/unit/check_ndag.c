@@ -56,7 +56,7 @@ static uint8_t *load_vec(const char *file, size_t *len)
 {
     char rel[256];
     snprintf(rel, sizeof rel, "ndag/vectors/%s", file);
-    return read_file(sd_test_data(rel), len);
+    return sd_test_read_file(sd_test_data(rel), len);
 }
 
 /* ---------------------------------------------------------------- decoding */

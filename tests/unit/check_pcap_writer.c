@@ -37,27 +37,6 @@ static const char *tmp_path(const char *name)
     return p;
 }
 
-/* Whole file into a malloc'ed buffer. */
-static uint8_t *slurp(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "%s: %s", path, strerror(errno));
-    size_t cap = 1 << 16, n = 0;
-    uint8_t *b = malloc(cap);
-    size_t k;
-    while ((k = fread(b + n, 1, cap - n, f)) > 0) {
-        n += k;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap);
-            ck_assert_ptr_nonnull(b);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
 static uint8_t *gunzip_file(const char *path, size_t *len)
 {
     gzFile g = gzopen(path, "rb");
@@ -159,7 +138,7 @@ START_TEST(round_trip_usec_byte_exact)
     const char *out = tmp_path("usec.pcap");
     ck_assert_uint_eq(copy_trace(in, out, SD_LINK_ETHERNET, 65535, 0), 2011);
     size_t la, lb;
-    uint8_t *a = slurp(in, &la), *b = slurp(out, &lb);
+    uint8_t *a = sd_test_read_file(in, &la), *b = sd_test_read_file(out, &lb);
     ck_assert_uint_eq(la, lb);
     ck_assert_uint_eq(sd__le32(b), 0xa1b2c3d4u);
     ck_assert_uint_eq(sd__le16(b + 4), 2);
@@ -190,7 +169,7 @@ START_TEST(round_trip_other_link_types)
         const char *out = tmp_path("lt.pcap");
         ck_assert_uint_eq(copy_trace(in, out, t[i].linktype, 0, 0), t[i].count);
         size_t len;
-        uint8_t *b = slurp(out, &len);
+        uint8_t *b = sd_test_read_file(out, &len);
         ck_assert_uint_eq(sd__le32(b + 16), 262144); /* snaplen 0 means 262144 */
         ck_assert_uint_eq(sd__le32(b + 20), t[i].linktype);
         free(b);
@@ -210,7 +189,7 @@ START_TEST(round_trip_nsec)
     ck_assert_uint_eq(copy_trace(uri, ns, SD_LINK_ETHERNET, 0, SD_PCAP_NSEC), 100);
     ck_assert_uint_eq(copy_trace(uri, us, SD_LINK_ETHERNET, 0, 0), 100);
     size_t len;
-    uint8_t *b = slurp(ns, &len);
+    uint8_t *b = sd_test_read_file(ns, &len);
     ck_assert_uint_eq(sd__le32(b), 0xa1b23c4du);
     free(b);
     compare_sources(uri, ns, 1, 0, 100);
@@ -238,8 +217,8 @@ START_TEST(round_trip_gzip)
     ck_assert_uint_eq(copy_trace(in, gz, SD_LINK_ETHERNET, 0, SD_PCAP_GZIP), 395);
     ck_assert_uint_eq(copy_trace(in, gzns, SD_LINK_ETHERNET, 0, SD_PCAP_GZIP | SD_PCAP_NSEC), 395);
     size_t lp, lg, lz;
-    uint8_t *p = slurp(plain, &lp);
-    uint8_t *g = slurp(gz, &lg);
+    uint8_t *p = sd_test_read_file(plain, &lp);
+    uint8_t *g = sd_test_read_file(gz, &lg);
     ck_assert_uint_eq(g[0], 0x1f); /* gzip magic */
     ck_assert_uint_eq(g[1], 0x8b);
     ck_assert_uint_lt(lg, lp);
@@ -263,7 +242,7 @@ START_TEST(snaplen_cut)
     const char *out = tmp_path("cut.pcap");
     ck_assert_uint_eq(copy_trace(in, out, SD_LINK_ETHERNET, 64, 0), 395);
     size_t len;
-    uint8_t *b = slurp(out, &len);
+    uint8_t *b = sd_test_read_file(out, &len);
     ck_assert_uint_eq(sd__le32(b + 16), 64);
     free(b);
     compare_sources(in, out, 1000, 64, 395);
@@ -298,7 +277,7 @@ START_TEST(record_layout)
         ck_assert_int_eq(sd_pcap_writer_write(w, pkts, 0), 0);
         ck_assert_int_eq(sd_pcap_writer_close(w, NULL), 0);
         size_t len;
-        uint8_t *b = slurp(out, &len);
+        uint8_t *b = sd_test_read_file(out, &len);
         ck_assert_uint_eq(len, 24 + 16 + 60 + 16 + 80);
         ck_assert_uint_eq(sd__le32(b + 20), 101);
         const uint8_t *r = b + 24;
@@ -371,7 +350,7 @@ START_TEST(record_bigger_than_buffer)
         ck_assert_int_eq(sd_pcap_writer_write(w, pkts, 3), 3);
         ck_assert_int_eq(sd_pcap_writer_close(w, NULL), 0);
         size_t len;
-        uint8_t *b = flags ? gunzip_file(out, &len) : slurp(out, &len);
+        uint8_t *b = flags ? gunzip_file(out, &len) : sd_test_read_file(out, &len);
         ck_assert_uint_eq(len, 24 + 3 * 16 + 40 + BIG + 40);
         const uint8_t *r = b + 24 + 16 + 40;
         ck_assert_uint_eq(sd__le32(r), 6);

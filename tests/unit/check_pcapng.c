@@ -215,7 +215,7 @@ START_TEST(test_large_and_huge_blocks)
     const char *dir = make_tmpdir();
     char path[4200];
     snprintf(path, sizeof path, "%s/big.pcapng", dir);
-    write_file(path, f, len);
+    sd_test_write_file(path, f, len);
     for (int mode = 0; mode < 2; mode++) {
         sd_source *src;
         char eb[SD_ERRBUF_SIZE];

@@ -68,36 +68,6 @@ static inline void free_pcap(struct ref_pkt *v, size_t n)
     free(v);
 }
 
-/* The whole file in a malloc'd buffer. */
-static inline uint8_t *read_file(const char *path, size_t *len)
-{
-    FILE *f = fopen(path, "rb");
-    ck_assert_msg(f != NULL, "cannot open %s: %s", path, strerror(errno));
-    size_t cap = 65536, n = 0;
-    uint8_t *b = malloc(cap);
-    ck_assert_ptr_nonnull(b);
-    size_t got;
-    while ((got = fread(b + n, 1, cap - n, f)) > 0) {
-        n += got;
-        if (n == cap) {
-            cap *= 2;
-            b = realloc(b, cap);
-            ck_assert_ptr_nonnull(b);
-        }
-    }
-    fclose(f);
-    *len = n;
-    return b;
-}
-
-static inline void write_file(const char *path, const void *data, size_t len)
-{
-    FILE *f = fopen(path, "wb");
-    ck_assert_msg(f != NULL, "cannot create %s: %s", path, strerror(errno));
-    ck_assert_uint_eq(fwrite(data, 1, len, f), len);
-    ck_assert_int_eq(fclose(f), 0);
-}
-
 /* A fresh temporary directory (removed, with its files, by rm_tmpdir). */
 static inline const char *make_tmpdir(void)
 {
@@ -195,7 +165,7 @@ static inline int run_bad_files(const char *sub, const char *scheme, const char 
         chomp(want_msg);
         chomp(want_where);
         size_t len;
-        uint8_t *bytes = read_file(path, &len);
+        uint8_t *bytes = sd_test_read_file(path, &len);
         for (int mode = 0; mode < 4; mode++) {
             sd_source *src = NULL;
             char eb[SD_ERRBUF_SIZE] = "";
