@@ -772,7 +772,7 @@ int sd_cli_make_parents(const char *path, size_t from)
     return 0;
 }
 
-int sd_cli_check_out_dir(const char *dir, char *why, size_t size)
+int sd_cli_check_out_dir(const char *dir, const char *notdir_hint, char *why, size_t size)
 {
     struct stat st;
     if (stat(dir, &st) != 0) {
@@ -781,7 +781,8 @@ int sd_cli_check_out_dir(const char *dir, char *why, size_t size)
         return e == ENOENT || e == ENOTDIR ? SD_ERR_NOTFOUND : e == EACCES ? SD_ERR_PERM : SD_ERR_IO;
     }
     if (!S_ISDIR(st.st_mode)) {
-        snprintf(why, size, "output directory %s: not a directory", dir);
+        snprintf(why, size, "output directory %s: not a directory%s", dir,
+                 notdir_hint != NULL ? notdir_hint : "");
         return SD_ERR_INVAL;
     }
     char probe[4096];

@@ -139,8 +139,9 @@ int sd_cli_make_parents(const char *path, size_t from);
 /* Whether files can be made in the existing directory dir (a probe file
  * is created and removed), before any input is read. Returns 0, or
  * SD_ERR_NOTFOUND / SD_ERR_INVAL (not a directory) / SD_ERR_PERM /
- * SD_ERR_IO with "output directory DIR: <reason>" in why. */
-int sd_cli_check_out_dir(const char *dir, char *why, size_t size);
+ * SD_ERR_IO with "output directory DIR: <reason>" in why; notdir_hint
+ * (may be NULL) is added to the reason when dir is not a directory. */
+int sd_cli_check_out_dir(const char *dir, const char *notdir_hint, char *why, size_t size);
 
 /* A file name from a template, as corsaro names its outputs: %s becomes
  * start (decimal Unix seconds), %N monitor and %P plugin (each kept

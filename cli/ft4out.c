@@ -6,7 +6,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -40,7 +39,6 @@ static int fail(sd_cli_ft4out *o, int rc, const char *fmt, ...)
 int sd_cli_ft4out_check(sd_cli_ft4out *o)
 {
     char dir[4096];
-    struct stat st;
     if (!o->is_template) {
         snprintf(dir, sizeof dir, "%s", o->out);
     } else {
@@ -55,13 +53,12 @@ int sd_cli_ft4out_check(sd_cli_ft4out *o)
             return 0;
     }
     char why[sizeof dir + 128];
-    int rc = sd_cli_check_out_dir(dir, why, sizeof why);
-    if (rc == SD_ERR_INVAL && stat(dir, &st) == 0 && !S_ISDIR(st.st_mode))
-        fail(o, rc, "output %s: not a directory (and no %%s: not a template)", dir);
-    else if (rc != 0)
+    int rc = sd_cli_check_out_dir(dir, o->is_template ? NULL : " (and no %s: not a template)",
+                                  why, sizeof why);
+    if (rc != 0) {
         fail(o, rc, "%s", why);
-    if (rc != 0)
         return -1;
+    }
     o->failed = 0;
     return 0;
 }

@@ -636,7 +636,7 @@ int main(int argc, char **argv)
     {
         /* fail early, before any packet, when DIR cannot hold files */
         char why[PATH_MAX + 128];
-        if (sd_cli_check_out_dir(dir, why, sizeof why) != 0) {
+        if (sd_cli_check_out_dir(dir, NULL, why, sizeof why) != 0) {
             sd_cli_error("%s", why);
             return SD_CLI_EXIT_RUNTIME;
         }

@@ -60,8 +60,7 @@ struct sd_tagger {
      * lines[v + 1] the answer of LPM value v, so SD_LPM_NONE + 1 wraps to
      * 0 without a branch */
     const struct sd__tag_line *lines;
-    void *lines_mem;         /* lines, before alignment */
-    size_t nlines;
+    void *lines_mem;         /* lines (nans + 1 of them), before alignment */
     uint32_t *ahash;         /* answer index + 1, open addressing; freeze only */
     size_t ahashcap;
 };
@@ -222,7 +221,6 @@ static int make_lines(sd_tagger *t)
     }
     t->lines = l;
     t->lines_mem = mem;
-    t->nlines = n;
     sd__free(t->ans);
     t->ans = NULL;
     t->capans = 0;
@@ -435,7 +433,7 @@ size_t sd_tagger_memory(const sd_tagger *t)
     if (t == NULL)
         return 0;
     size_t m = sizeof *t + t->cappfx * sizeof *t->pfx + t->capans * sizeof *t->ans +
-               (t->lines_mem != NULL ? t->nlines * sizeof *t->lines + 63 : 0) +
+               (t->lines_mem != NULL ? (t->nans + 1) * sizeof *t->lines + 63 : 0) +
                t->ahashcap * sizeof *t->ahash + sd_lpm_memory(t->overlay);
     for (size_t i = 0; i < t->npfx; i++)
         m += sd_pfx2as_memory(t->pfx[i]);
